@@ -1,0 +1,147 @@
+"""``ActorRef``: the only way to talk to an actor (tell, ask, stream)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from runtime._current import current_cell
+from runtime._errors import AskTimeout, SelfAskError
+from runtime._mailbox import Envelope, Reply, StreamReply
+
+if TYPE_CHECKING:
+    from runtime._cell import Cell
+
+__all__ = ["ActorRef"]
+
+
+class ActorRef:
+    """A handle to an actor that stays valid across its restarts.
+
+    The supervisor owns the mailbox, not the actor's task, so messages sent while the actor
+    restarts wait in the mailbox. After the actor stopped for good every call raises
+    ``ActorStopped``.
+    """
+
+    __slots__ = ("_cell",)
+
+    def __init__(self, cell: Cell) -> None:
+        self._cell = cell
+
+    def __repr__(self) -> str:
+        return f"<ActorRef {self._cell.kind}:{self._cell.name}>"
+
+    @property
+    def name(self) -> str:
+        """The registered name of the actor."""
+        return self._cell.name
+
+    @property
+    def kind(self) -> str:
+        """The registry kind of the actor."""
+        return self._cell.kind
+
+    @property
+    def alive(self) -> bool:
+        """False once the actor stopped for good."""
+        return not self._cell.mailbox.closed
+
+    def _envelope(self, msg: object, reply: Reply | None = None) -> Envelope:
+        sender = current_cell.get()
+        return Envelope(
+            msg,
+            None if sender is None else sender.ref,
+            reply,
+            None,
+            self._cell.runtime.tracing.traceparent(),
+        )
+
+    async def send(self, msg: object) -> None:
+        """Tell: enqueue ``msg``, waiting only while the mailbox is full.
+
+        Cancellation: a cancelled send enqueued nothing. Raises ``ActorStopped`` if the actor
+        is stopped.
+        """
+        await self._cell.mailbox.put(self._envelope(msg))
+
+    def send_nowait(self, msg: object) -> None:
+        """Tell without waiting: raises ``MailboxFull`` when full, ``ActorStopped`` when stopped."""
+        self._cell.mailbox.put_nowait(self._envelope(msg))
+
+    def _check_not_self(self, msg: object) -> None:
+        cell = self._cell
+        if current_cell.get() is cell and cell.concurrency == 1:
+            raise SelfAskError(
+                f"actor {cell.name!r} asked itself {type(msg).__name__} while handling a message;"
+                " it would wait for itself forever (use send, or handle it inline)"
+            )
+
+    async def ask(self, msg: object, *, timeout: float | None = None) -> Any:  # noqa: ASYNC109
+        """Request/reply: send ``msg`` and wait for the handler's return value.
+
+        Raises ``ActorCrashed`` (with the handler's exception as ``__cause__``) if the handler
+        raised, ``ActorStopped`` if the actor stopped first, ``AskTimeout`` after ``timeout``
+        seconds, and an ``expected_errors`` exception of the actor as it is. The asker's
+        deadline travels in the envelope: the handler is cancelled when it passes.
+        Cancellation: the message is skipped if not started yet; a running handler finishes
+        unless the deadline cancels it.
+        """
+        self._check_not_self(msg)
+        reply = Reply()
+        env = self._envelope(msg, reply)
+        if timeout is None:
+            env.deadline = trio.current_effective_deadline()
+            await self._cell.mailbox.put(env)
+            return await reply.wait()
+        with trio.move_on_after(timeout) as scope:
+            env.deadline = min(scope.deadline, trio.current_effective_deadline())
+            await self._cell.mailbox.put(env)
+            return await reply.wait()
+        raise AskTimeout(
+            f"actor {self._cell.name!r} did not reply to {type(msg).__name__} within {timeout}s"
+        )
+
+    @asynccontextmanager
+    async def stream(
+        self, msg: object, *, buffer: int | None = None
+    ) -> AsyncIterator[AsyncIterator[Any]]:
+        """Send ``msg`` and iterate the chunks the handler writes with ``ctx.reply_stream``.
+
+        The iterator ends when the handler returns; it raises ``ActorCrashed`` /
+        ``ActorStopped`` if the handler failed or the actor stopped. Leaving the block early
+        (or being cancelled) cancels the handler.
+        """
+        self._check_not_self(msg)
+        size = self._cell.runtime.config.runtime.stream_buffer if buffer is None else buffer
+        slot = StreamReply(size)
+        env = self._envelope(msg)
+        env.stream = slot
+        try:
+            await self._cell.mailbox.put(env)
+            yield _Chunks(slot)
+        finally:
+            slot.cancel()
+            slot.receive.close()
+
+
+class _Chunks:
+    """The async iterator handed out by ``ActorRef.stream``."""
+
+    __slots__ = ("_slot",)
+
+    def __init__(self, slot: StreamReply) -> None:
+        self._slot = slot
+
+    def __aiter__(self) -> _Chunks:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return await self._slot.receive.receive()
+        except trio.EndOfChannel:
+            if self._slot.error is not None:
+                raise self._slot.error from self._slot.error.__cause__
+            raise StopAsyncIteration from None

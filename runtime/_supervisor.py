@@ -1,0 +1,169 @@
+"""OTP-style supervision of a group of children: restart decisions, intensity, strategies."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import random
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
+
+import trio
+
+from runtime._config import SupervisionConfig
+from runtime._errors import ActorCrashed, RestartIntensityExceeded
+from runtime._spawn import ChildSpec, SpawnOptions
+
+if TYPE_CHECKING:
+    from runtime._actor import Actor
+    from runtime._cell import Cell
+    from runtime._ref import ActorRef
+    from runtime._root import Mastra
+
+__all__ = ["Decision", "Supervisor"]
+
+log = logging.getLogger("runtime.supervisor")
+Decision = Literal["stop", "one", "group", "escalate"]
+_serial = itertools.count(1)
+
+
+class Supervisor:
+    """Supervises the children of one actor (or of the root when ``owner`` is None).
+
+    Children start in order and stop in reverse order. When one exits, ``decide`` applies its
+    restart type and the restart intensity (``max_restarts`` within ``within`` seconds across
+    all children); past it the supervisor escalates: its owner crashes, or at the root the
+    runtime stops with ``RestartIntensityExceeded``.
+    """
+
+    __slots__ = ("_group_lock", "_restart_log", "children", "owner", "policy", "runtime")
+
+    def __init__(self, runtime: Mastra, policy: SupervisionConfig, owner: Cell | None) -> None:
+        self.runtime = runtime
+        self.policy = policy
+        self.owner = owner
+        self.children: list[Cell] = []
+        self._restart_log: deque[float] = deque()
+        self._group_lock: trio.Lock | None = None
+
+    @property
+    def label(self) -> str:
+        """The owner's name, or ``mastra`` for the root."""
+        return "mastra" if self.owner is None else self.owner.name
+
+    # -- spawning ------------------------------------------------------------------------
+    def child_spec(
+        self, factory: Callable[..., Actor], args: tuple[Any, ...], options: SpawnOptions
+    ) -> ChildSpec:
+        """Fill in defaults and validate the spawn options."""
+        defaults = self.runtime.config.runtime
+        name = (
+            options.get("name")
+            or f"{getattr(factory, '__name__', 'actor').lower()}-{next(_serial)}"
+        )
+        concurrency = options.get("concurrency", getattr(factory, "concurrency", 1))
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        return ChildSpec(
+            factory=factory,
+            args=args,
+            name=name,
+            kind=options.get("kind", "actor"),
+            restart=options.get("restart", "permanent"),
+            mailbox=options.get("mailbox", defaults.mailbox),
+            concurrency=concurrency,
+            supervision=options.get("supervision", defaults.supervision),
+        )
+
+    async def spawn(
+        self, factory: Callable[..., Actor], args: tuple[Any, ...], options: SpawnOptions
+    ) -> ActorRef:
+        """Start a child and return its ref once its ``on_start`` finished.
+
+        Raises ``NameTaken`` for a duplicate name and ``ActorCrashed`` (cause chained) when
+        the first ``on_start`` raised; then nothing stays registered.
+        """
+        from runtime._cell import Cell
+
+        spec = self.child_spec(factory, args, options)
+        cell = Cell(self.runtime, spec, self)
+        self.runtime._register(cell)
+        self.children.append(cell)
+        error = await self.runtime._nursery.start(cell.run)
+        if error is not None:
+            raise ActorCrashed(f"actor {spec.name!r} failed to start: {error!r}") from error
+        return cell.ref
+
+    def forget(self, cell: Cell) -> None:
+        """Remove a finalized child."""
+        if cell in self.children:
+            self.children.remove(cell)
+
+    # -- decisions -----------------------------------------------------------------------
+    def decide(self, child: Cell, reason: BaseException | None) -> Decision:
+        """What to do after ``child``'s incarnation ended (``reason`` None = normal exit)."""
+        if child.spec.restart == "temporary" or (
+            child.spec.restart == "transient" and reason is None
+        ):
+            return "stop"
+        if reason is not None:
+            log.warning("actor %r crashed: %r; restarting", child.name, reason)
+        now = trio.current_time()
+        restarts = self._restart_log
+        restarts.append(now)
+        while restarts and restarts[0] < now - self.policy.within:
+            restarts.popleft()
+        if len(restarts) > self.policy.max_restarts:
+            return "escalate"
+        return "one" if self.policy.strategy == "one_for_one" else "group"
+
+    def backoff_delay(self) -> float:
+        """Delay before the next restart: none for the first, then exponential with jitter."""
+        recent = len(self._restart_log)
+        if recent <= 1 or self.policy.backoff_base <= 0:
+            return 0.0
+        delay = min(self.policy.backoff_max, self.policy.backoff_base * 2 ** (recent - 2))
+        return float(delay * random.uniform(0.5, 1.0))
+
+    def escalate(self, child: Cell, reason: BaseException | None) -> None:
+        """Give up on ``child``: crash the owner, or stop the runtime at the root."""
+        error = RestartIntensityExceeded(
+            f"actor {child.name!r} needed more than {self.policy.max_restarts} restarts within "
+            f"{self.policy.within}s; supervisor {self.label!r} gave up"
+            + (f" (last error: {reason!r})" if reason is not None else "")
+        )
+        error.__cause__ = reason
+        log.error("%s", error)
+        if self.owner is None:
+            self.runtime._fail(error)
+        else:
+            self.owner.crash(error)
+
+    # -- group restarts ------------------------------------------------------------------
+    def restart_group(self, crashed: Cell) -> None:
+        """Restart ``crashed`` with all siblings (``one_for_all``) or the younger ones
+        (``rest_for_one``): stop them in reverse order, then start all in order."""
+        self.runtime._nursery.start_soon(self._restart_group, crashed)
+
+    async def _restart_group(self, crashed: Cell) -> None:
+        if self._group_lock is None:
+            self._group_lock = trio.Lock()
+        async with self._group_lock:
+            order = list(self.children)
+            index = order.index(crashed) if crashed in order else 0
+            affected = order if self.policy.strategy == "one_for_all" else order[index:]
+            for sibling in reversed(affected):
+                if sibling is not crashed and sibling.alive:
+                    await sibling.stop("restart")
+            delay = self.backoff_delay()
+            if delay:
+                await trio.sleep(delay)
+            for cell in affected:
+                if cell.alive:
+                    await cell.go().wait()
+
+    async def stop_all(self) -> None:
+        """Stop every child in reverse start order, each within its grace period."""
+        for cell in reversed(list(self.children)):
+            await cell.stop("shutdown")

@@ -1,0 +1,203 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+import trio
+
+from runtime import (
+    Actor,
+    ActorCrashed,
+    ActorStopped,
+    AskTimeout,
+    MailboxFull,
+    SelfAskError,
+)
+from runtime.testing import TestRuntime
+from tests.runtime.actors_for_tests import Boom, Chunks, Get, Journal, Put, Recorder, Sleep
+
+
+async def test_messages_from_one_sender_arrive_in_order(t: TestRuntime) -> None:
+    ref = await t.rt.spawn(Recorder, Journal(), name="rec", mailbox=8)
+
+    async def producer(name: str) -> None:
+        for seq in range(200):
+            await ref.send(Put(sender=name, seq=seq))
+
+    async with trio.open_nursery() as nursery:
+        for name in ("a", "b", "c"):
+            nursery.start_soon(producer, name)
+    seen = await ref.ask(Get())
+    assert len(seen) == 600
+    for name in ("a", "b", "c"):
+        assert [p.seq for p in seen if p.sender == name] == list(range(200))
+
+
+async def test_send_waits_for_space_and_send_nowait_raises(t: TestRuntime) -> None:
+    ref = await t.rt.spawn(Recorder, Journal(), name="slow", mailbox=2)
+    await ref.send(Sleep(seconds=0.2))  # taken at once, keeps the actor busy
+    await trio.sleep(0.01)
+    ref.send_nowait(Put(sender="x", seq=1))
+    ref.send_nowait(Put(sender="x", seq=2))
+    with pytest.raises(MailboxFull):
+        ref.send_nowait(Put(sender="x", seq=3))
+    start = trio.current_time()
+    await ref.send(Put(sender="x", seq=3))  # waits until the sleep finished
+    assert trio.current_time() - start >= 0.1
+    assert [p.seq for p in await ref.ask(Get())] == [1, 2, 3]
+
+
+async def test_ask_timeout_raises_ask_timeout_and_is_a_timeout_error(t: TestRuntime) -> None:
+    ref = await t.rt.spawn(Recorder, Journal(), name="sleeper")
+    with pytest.raises(AskTimeout) as info:
+        await ref.ask(Sleep(seconds=10), timeout=0.05)
+    assert isinstance(info.value, TimeoutError)
+    assert "sleeper" in str(info.value)
+    # the deadline travelled with the envelope: the handler was cancelled, the actor is free
+    assert await ref.ask(Get(), timeout=1) == []
+
+
+async def test_ask_to_stopped_actor_fails_fast(t: TestRuntime) -> None:
+    ref = await t.rt.spawn(Recorder, Journal(), name="gone")
+    await t.rt.stop(ref)
+    with trio.fail_after(0.5):
+        with pytest.raises(ActorStopped):
+            await ref.ask(Get())
+    with pytest.raises(ActorStopped):
+        ref.send_nowait(Get())
+    assert not ref.alive
+    assert t.rt.lookup("gone") is None
+
+
+async def test_pending_asks_fail_when_target_stops(t: TestRuntime) -> None:
+    ref = await t.rt.spawn(Recorder, Journal(), name="busy")
+    results: list[str] = []
+
+    async def ask_get() -> None:
+        try:
+            await ref.ask(Get())
+            results.append("ok")
+        except ActorStopped:
+            results.append("stopped")
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(ref.ask, Sleep(seconds=0.1))
+        await trio.sleep(0.01)
+        for _ in range(3):
+            nursery.start_soon(ask_get)
+        await trio.sleep(0.01)
+        with trio.fail_after(2):
+            await t.rt.stop(ref)
+    assert results == ["stopped"] * 3
+
+
+async def test_crash_reaches_asker_with_cause(t: TestRuntime) -> None:
+    ref = await t.rt.spawn(Recorder, Journal(), name="crashy")
+    with pytest.raises(ActorCrashed) as info:
+        await ref.ask(Boom())
+    assert isinstance(info.value.__cause__, ValueError)
+    assert "crashy" in str(info.value)
+
+
+class Selfish(Actor):
+    async def receive(self, msg: object) -> object:
+        return await self.ctx.self_ref.ask(Get())
+
+
+async def test_actor_asking_itself_is_refused(t: TestRuntime) -> None:
+    ref = await t.rt.spawn(Selfish, name="selfish")
+    with pytest.raises(ActorCrashed) as info:
+        await ref.ask("go", timeout=1)
+    assert isinstance(info.value.__cause__, SelfAskError)
+
+
+async def test_stream_delivers_chunks_and_ends(t: TestRuntime) -> None:
+    ref = await t.rt.spawn(Recorder, Journal(), name="streamer")
+    async with ref.stream(Chunks(count=5)) as chunks:
+        got = [c async for c in chunks]
+    assert got == [0, 1, 2, 3, 4]
+
+
+async def test_stream_error_is_raised_after_chunks(t: TestRuntime) -> None:
+    ref = await t.rt.spawn(Recorder, Journal(), name="streamer")
+    got: list[int] = []
+    with pytest.raises(ActorCrashed):
+        async with ref.stream(Chunks(count=5, fail_at=2)) as chunks:
+            async for c in chunks:
+                got.append(c)
+    assert got == [0, 1]
+
+
+class Endless(Actor):
+    def __init__(self, state: dict[str, int]) -> None:
+        self.state = state
+
+    async def receive(self, msg: object) -> None:
+        try:
+            i = 0
+            while True:
+                await self.ctx.reply_stream.send(i)
+                i += 1
+        finally:
+            self.state["cancelled"] = self.state.get("cancelled", 0) + 1
+
+
+async def test_leaving_a_stream_early_cancels_the_handler(t: TestRuntime) -> None:
+    state: dict[str, int] = {}
+    ref = await t.rt.spawn(Endless, state, name="endless")
+    async with ref.stream("go", buffer=1) as chunks:
+        async for c in chunks:
+            if c == 3:
+                break
+    with trio.fail_after(1):
+        while not state.get("cancelled"):
+            await trio.sleep(0.001)
+    assert t.rt.stats()["endless"].restarts == 0  # a cancelled stream is not a crash
+    assert t.rt.stats()["endless"].failed == 0
+
+
+class Picky(Actor):
+    expected_errors = (KeyError,)
+
+    async def receive(self, msg: str) -> str:
+        if msg == "bad":
+            raise KeyError("no such thing")
+        return msg.upper()
+
+
+async def test_expected_errors_reach_the_asker_without_a_restart(t: TestRuntime) -> None:
+    ref = await t.rt.spawn(Picky, name="picky")
+    with pytest.raises(KeyError):
+        await ref.ask("bad")
+    assert await ref.ask("ok") == "OK"
+    stats = t.rt.stats()["picky"]
+    assert (stats.restarts, stats.failed, stats.handled) == (0, 1, 1)
+
+
+class Parallel(Actor):
+    concurrency = 8
+
+    async def receive(self, msg: float) -> float:
+        await trio.sleep(msg)
+        return msg
+
+
+async def test_concurrent_actor_handles_messages_at_once(t: TestRuntime) -> None:
+    ref = await t.rt.spawn(Parallel, name="par")
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        for _ in range(8):
+            nursery.start_soon(ref.ask, 0.2)
+    assert trio.current_time() - start < 0.35
+
+
+async def test_abandoned_ask_is_skipped(t: TestRuntime) -> None:
+    journal = Journal()
+    ref = await t.rt.spawn(Recorder, journal, name="skip")
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(ref.ask, Sleep(seconds=0.1))
+        await trio.sleep(0.01)
+        with trio.move_on_after(0.01):
+            await ref.ask(Put(sender="late", seq=0))
+    assert await ref.ask(Get()) == []
+    assert math.isinf(trio.current_effective_deadline())
