@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import trio
 
-from runtime._current import current_envelope
 from runtime._errors import ActorError, StreamClosed
 
 if TYPE_CHECKING:
@@ -118,7 +117,7 @@ class Context:
     @property
     def sender(self) -> ActorRef | None:
         """The ref of the actor that sent the message being handled (None if not an actor)."""
-        env = current_envelope.get()
+        env = self._cell.envelope()
         return None if env is None else env.sender
 
     @property
@@ -135,13 +134,13 @@ class Context:
     @property
     def is_streaming(self) -> bool:
         """True while handling a message that was sent with ``ActorRef.stream``."""
-        env = current_envelope.get()
+        env = self._cell.envelope()
         return env is not None and env.stream is not None
 
     @property
     def reply_stream(self) -> StreamWriter:
         """The writer for chunks of the message being handled (only for ``stream`` requests)."""
-        env = current_envelope.get()
+        env = self._cell.envelope()
         if env is None or env.stream is None:
             raise ActorError("the message being handled was not sent with stream()")
         return StreamWriter(env.stream.send)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 import trio
@@ -30,7 +29,6 @@ __all__ = ["Cell"]
 log = logging.getLogger("runtime.supervisor")
 
 StopMode = Literal["shutdown", "restart", "normal"]
-Ready = Callable[[BaseException | None], None]
 _INTERRUPTED: Any = object()
 
 
@@ -46,6 +44,7 @@ class Cell:
     __slots__ = (
         "_children",
         "_ended",
+        "_env",
         "_finished",
         "_go",
         "_park_scope",
@@ -76,6 +75,7 @@ class Cell:
         self.status = "starting"
         self.handled = self.failed = self.restarts = self.busy = 0
         self._children: Supervisor | None = None
+        self._env: Envelope | None = None
         self._stop_mode: StopMode | None = None
         self._scope: trio.CancelScope | None = None
         self._park_scope: trio.CancelScope | None = None
@@ -102,6 +102,12 @@ class Cell:
     def alive(self) -> bool:
         return not self.mailbox.closed
 
+    def envelope(self) -> Envelope | None:
+        """The envelope being handled by the calling task of this actor, if any."""
+        if self.spec.concurrency == 1:
+            return self._env
+        return current_envelope.get()
+
     def supervisor(self) -> Supervisor:
         """This actor's own supervisor for its children (created on first use)."""
         if self._children is None:
@@ -118,19 +124,13 @@ class Cell:
         prevented the first start (then the cell is finalized and not restarted).
         """
         current_cell.set(self)
-        first_error: list[BaseException | None] = []
-
-        def first_ready(error: BaseException | None) -> None:
-            first_error.append(error)
-            task_status.started(error)
-
         try:
-            reason = await self._incarnate(first_ready)
-            if first_error and first_error[0] is not None:
+            reason, started = await self._incarnate(task_status)
+            if not started:
                 return
             while await self._next_incarnation(reason):
                 self.restarts += 1
-                reason = await self._incarnate(self._signal_ready)
+                reason, _ = await self._incarnate(None)
         finally:
             self._finalize()
 
@@ -149,7 +149,8 @@ class Cell:
             self.parent.escalate(self, reason)
             return False
         if decision == "group":
-            self._go = trio.Event()
+            if self._go is None:
+                self._go = trio.Event()
             self.parent.restart_group(self)
             return await self._park()
         return await self._backoff(self.parent.backoff_delay())
@@ -174,69 +175,66 @@ class Cell:
             return await self._park()
         return self._stop_mode != "shutdown"
 
-    def _signal_ready(self, _: BaseException | None) -> None:
+    def _announce(
+        self, task_status: trio.TaskStatus[BaseException | None] | None, error: BaseException | None
+    ) -> None:
+        """Tell whoever waits for this incarnation's start (spawn, or a group restart)."""
+        if task_status is not None:
+            task_status.started(error)
+            return
         ready = self._ready
         if ready is not None:
             self._ready = None
             ready.set()
 
     # -- one incarnation -----------------------------------------------------------------
-    async def _incarnate(self, ready: Ready) -> BaseException | None:
-        """Run one incarnation to its end; return why it ended (None: normal or stopped)."""
+    async def _incarnate(
+        self, task_status: trio.TaskStatus[BaseException | None] | None
+    ) -> tuple[BaseException | None, bool]:
+        """Run one incarnation to its end: (why it ended or None, whether on_start finished)."""
         self.status = "starting"
-        called: list[bool] = []
-
-        def ready_once(error: BaseException | None) -> None:
-            if not called:
-                called.append(True)
-                ready(error)
-
-        try:
-            actor = self.spec.factory(*self.spec.args)
-        except Exception as exc:
-            ready_once(exc)
-            return exc
-        self.instance = actor
-        try:
-            error = await self._live_scope(actor, ready_once)
-            ready_once(error if error is not None else ActorStopped(f"{self.name!r} stopped"))
-        finally:
-            with trio.CancelScope(shield=True):  # bounded: every step below has a grace period
-                await self._teardown(actor)
-        return error
-
-    async def _live_scope(self, actor: Actor, ready: Ready) -> BaseException | None:
         error: BaseException | None = None
-        with trio.CancelScope() as scope:
-            self._scope = scope
-            try:
-                if self.concurrency > 1 or actor.uses_nursery:
-                    async with trio.open_nursery() as nursery:
-                        actor.ctx = Context(self, nursery)
-                        await self._live(actor, ready, nursery)
-                else:
-                    actor.ctx = Context(self, None)
-                    await self._live(actor, ready, None)
-            except Exception as exc:
-                error = _unwrap(exc)
-        self._scope = None
-        if error is None and self._pending_error is not None:
-            error, self._pending_error = self._pending_error, None
-        return error
+        started = False
+        actor: Actor | None = None
+        try:
+            with trio.CancelScope() as scope:
+                self._scope = scope
+                try:
+                    actor = self.instance = self.spec.factory(*self.spec.args)
+                    if self.concurrency > 1 or actor.uses_nursery:
+                        async with trio.open_nursery() as nursery:
+                            actor.ctx = Context(self, nursery)
+                            await actor.on_start()
+                            started = self._running(scope, task_status)
+                            await self._loop_concurrent(actor, nursery)
+                            nursery.cancel_scope.cancel()
+                    else:
+                        actor.ctx = Context(self, None)
+                        await actor.on_start()
+                        started = self._running(scope, task_status)
+                        await self._loop(actor)
+                except Exception as exc:
+                    error = _unwrap(exc)
+            self._scope = None
+            if error is None and self._pending_error is not None:
+                error, self._pending_error = self._pending_error, None
+            if not started:
+                self._announce(task_status, error or ActorStopped(f"{self.name!r} stopped"))
+        finally:
+            if actor is not None:
+                with trio.CancelScope(shield=True):  # bounded: each step has a grace period
+                    await self._teardown(actor)
+        return error, started
 
-    async def _live(self, actor: Actor, ready: Ready, nursery: trio.Nursery | None) -> None:
-        await actor.on_start()
-        if self._scope is not None:
-            # From here on only stop() ends this incarnation, so that a cancelled runtime
-            # still stops its actors in reverse start order (open_runtime's shutdown).
-            self._scope.shield = True
+    def _running(
+        self, scope: trio.CancelScope, task_status: trio.TaskStatus[BaseException | None] | None
+    ) -> bool:
+        # From here on only stop() ends this incarnation, so that a cancelled runtime still
+        # stops its actors in reverse start order (open_runtime's shutdown).
+        scope.shield = True
         self.status = "running"
-        ready(None)
-        if nursery is None:
-            await self._loop(actor)
-        else:
-            await self._loop_concurrent(actor, nursery)
-            nursery.cancel_scope.cancel()
+        self._announce(task_status, None)
+        return True
 
     async def _teardown(self, actor: Actor) -> None:
         self.status = "stopping"
@@ -286,17 +284,21 @@ class Cell:
         A crash is delivered to the asker as ``ActorCrashed`` and re-raised to end the
         incarnation; an interruption (stop, deadline, caller gone) fails the envelope only.
         """
-        if env.abandoned:
+        reply = env.reply
+        if reply is not None and reply.abandoned:
             return
-        token = current_envelope.set(env)
+        concurrent = self.spec.concurrency > 1
+        token = current_envelope.set(env) if concurrent else None
+        self._env = env
         self.busy += 1
         result: Any = _INTERRUPTED
+        tracing = self.runtime.tracing
         try:
-            if self.runtime.tracing.enabled:
-                with self.runtime.tracing.message_span(
-                    self.spec.name, self.spec.kind, env.msg, env.traceparent
-                ):
+            if tracing.enabled and tracing.sampled(env.traceparent):
+                with tracing.message_span(self.spec.name, self.spec.kind, env.msg, env.traceparent):
                     result = await self._call(actor, env)
+            elif env.stream is None and env.deadline == math.inf:  # the hot path, inlined
+                result = await actor.receive(env.msg)
             else:
                 result = await self._call(actor, env)
         except actor.expected_errors as exc:
@@ -309,12 +311,14 @@ class Cell:
             raise
         finally:
             self.busy -= 1
-            current_envelope.reset(token)
+            self._env = None
+            if token is not None:
+                current_envelope.reset(token)
             if result is _INTERRUPTED:
                 env.fail(self._interrupted_error(env))
         self.handled += 1
-        if env.reply is not None:
-            env.reply.set_value(result)
+        if reply is not None:
+            reply.set_value(result)
         elif env.stream is not None:
             env.stream.send.close()
 
@@ -376,10 +380,15 @@ class Cell:
         if not self.alive:
             return
         if mode == "restart":
-            self._go = trio.Event()
-            event = self._ended = self._ended or trio.Event()
+            if self._go is None:  # else a runner may already be parked on it
+                self._go = trio.Event()
+            if self._ended is None:
+                self._ended = trio.Event()
+            event = self._ended
         else:
-            event = self._finished = self._finished or trio.Event()
+            if self._finished is None:
+                self._finished = trio.Event()
+            event = self._finished
         self.request_stop(mode)
         if self._scope is None and mode == "restart":
             return
@@ -392,9 +401,12 @@ class Cell:
 
     def go(self) -> trio.Event:
         """Let a parked runner start its next incarnation; returns its readiness event."""
-        ready = self._ready = trio.Event()
-        if self._go is not None:
-            self._go.set()
+        ready = trio.Event()
+        if self._go is None:  # not parked: nothing to start
+            ready.set()
+            return ready
+        self._ready = ready
+        self._go.set()
         return ready
 
     def _finalize(self) -> None:
@@ -409,7 +421,6 @@ class Cell:
             )
         self.runtime._unregister(self)
         self.parent.forget(self)
-        if self._ready is not None:
-            self._ready.set()
+        self._announce(None, None)
         if self._finished is not None:
             self._finished.set()

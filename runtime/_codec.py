@@ -11,7 +11,15 @@ from typing import Any, TypeVar
 
 import msgspec
 
-__all__ = ["decode_json", "decode_msgpack", "encode_json", "encode_msgpack"]
+__all__ = [
+    "WireEnvelope",
+    "WireMessage",
+    "WireReply",
+    "decode_json",
+    "decode_msgpack",
+    "encode_json",
+    "encode_msgpack",
+]
 
 T = TypeVar("T")
 
@@ -54,3 +62,34 @@ def decode_json(data: bytes | str, tp: type[T] | Any) -> T:
     decoder = _json_decoder(tp)  # type: ignore[arg-type]
     result: T = decoder.decode(data)
     return result
+
+
+class WireEnvelope(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """An envelope as it crosses a process boundary.
+
+    ``payload`` is the msgpack-encoded message, ``sender`` and ``target`` are registered
+    names (``kind:name``), ``reply_to`` correlates a reply with its ask (None for a tell),
+    ``deadline`` is seconds since the epoch (None for none).
+    """
+
+    target: str
+    payload: bytes
+    sender: str | None = None
+    reply_to: int | None = None
+    traceparent: str | None = None
+    deadline: float | None = None
+    stream: bool = False
+
+
+class WireReply(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """The answer to a ``WireEnvelope`` ask: a payload, or an error type and message."""
+
+    reply_to: int
+    payload: bytes | None = None
+    error_type: str | None = None
+    error: str | None = None
+    final: bool = True
+
+
+WireMessage = WireEnvelope | WireReply
+"""The kernel's own messages on the wire, decoded as one tagged union."""

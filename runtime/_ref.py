@@ -51,12 +51,13 @@ class ActorRef:
 
     def _envelope(self, msg: object, reply: Reply | None = None) -> Envelope:
         sender = current_cell.get()
+        tracing = self._cell.runtime.tracing
         return Envelope(
             msg,
             None if sender is None else sender.ref,
             reply,
             None,
-            self._cell.runtime.tracing.traceparent(),
+            tracing.traceparent() if tracing.enabled else None,
         )
 
     async def send(self, msg: object) -> None:

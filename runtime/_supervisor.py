@@ -97,8 +97,11 @@ class Supervisor:
 
     def forget(self, cell: Cell) -> None:
         """Remove a finalized child."""
-        if cell in self.children:
-            self.children.remove(cell)
+        children = self.children
+        if children and children[-1] is cell:  # the common case: stopping in reverse order
+            children.pop()
+        elif cell in children:
+            children.remove(cell)
 
     # -- decisions -----------------------------------------------------------------------
     def decide(self, child: Cell, reason: BaseException | None) -> Decision:

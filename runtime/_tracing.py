@@ -26,6 +26,8 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 
+from runtime._current import current_cell
+
 if TYPE_CHECKING:
     from runtime._config import TelemetryConfig
 
@@ -100,6 +102,7 @@ class Tracing:
     ) -> None:
         self.enabled = config.enabled
         self.record_content = config.record_content
+        self._sample_roots = config.sampling > 0
         resource = Resource.create({"service.name": config.service_name})
         self._provider: TracerProvider | None = None
         self._meter_provider: MeterProvider | None = None
@@ -124,13 +127,28 @@ class Tracing:
             self.meter = NoOpMeter("runtime")
 
     def traceparent(self) -> str | None:
-        """The current span as a W3C traceparent, or None when off or outside any span."""
+        """The current trace context as a W3C traceparent, or None when off or outside any.
+
+        Inside a handler whose trace was sampled out (no span was made), the incoming
+        traceparent is passed on unchanged so the whole request keeps one decision.
+        """
         if not self.enabled:
             return None
         ctx = trace.get_current_span().get_span_context()
-        if not ctx.is_valid:
-            return None
-        return format_traceparent(ctx)
+        if ctx.is_valid:
+            return format_traceparent(ctx)
+        cell = current_cell.get()
+        env = None if cell is None else cell.envelope()
+        return None if env is None else env.traceparent
+
+    def sampled(self, traceparent: str | None) -> bool:
+        """Whether a hop with this incoming traceparent gets a span.
+
+        A sampled-out parent (flags ``00``) or, with sampling 0, a new root costs no span.
+        """
+        if traceparent is None:
+            return self._sample_roots
+        return not traceparent.endswith("-00")
 
     @contextmanager
     def message_span(

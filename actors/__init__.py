@@ -1,0 +1,1 @@
+"""AI components built on the runtime: providers, tools, agents, memory, workflows, stores."""

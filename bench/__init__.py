@@ -1,0 +1,1 @@
+"""Benchmarks: one module per area, run as `python -m bench.<name> [--quick]`."""

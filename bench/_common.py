@@ -1,0 +1,45 @@
+"""Shared helpers for benchmarks: argument parsing, JSON-lines output, percentiles, RSS."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+__all__ = ["emit", "parse_args", "percentile", "rss_bytes"]
+
+_encoder = msgspec.json.Encoder()
+
+
+def parse_args(description: str, argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """``--quick`` (under 30 s on 2 cores) or the full run."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="small sizes, under 30 s")
+    return parser.parse_args(argv)
+
+
+def emit(record: dict[str, Any]) -> None:
+    """Print one JSON object on its own line and flush."""
+    sys.stdout.write(_encoder.encode(record).decode() + "\n")
+    sys.stdout.flush()
+
+
+def percentile(samples: Sequence[float], q: float) -> float:
+    """The ``q`` quantile (0..1) of ``samples`` by nearest rank; 0.0 when empty."""
+    if not samples:
+        return 0.0
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def rss_bytes() -> int:
+    """Resident set size of this process (Linux ``/proc/self/statm``)."""
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        pages = int(statm.read().split()[1])
+    import resource
+
+    return pages * resource.getpagesize()

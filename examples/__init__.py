@@ -1,0 +1,1 @@
+"""Runnable examples; each one is exercised by a test under tests/examples/."""

@@ -1,0 +1,111 @@
+"""The ``mastra`` command line: ``python -m runtime <command> [args]``.
+
+The kernel provides ``serve``, ``version`` and ``help``. Other commands (``chat``, ``run``,
+...) are contributed by installed packages through the ``mastra.commands`` entry-point
+group: each entry point names a ``main(argv: list[str]) -> int`` function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
+
+import trio
+
+from runtime import __version__
+from runtime._config import RuntimeConfig, load_config
+from runtime._errors import ActorCrashed, ConfigError, RestartIntensityExceeded
+from runtime._logging import configure_logging
+from runtime._root import open_runtime
+
+__all__ = ["main"]
+
+log = logging.getLogger("runtime")
+Command = Callable[[list[str]], int]
+
+USAGE = """usage: mastra <command> [options]
+
+commands:
+  serve CONFIG   start the runtime from a TOML config and run until SIGINT/SIGTERM
+  version        print the version
+  help [COMMAND] show help for a command
+"""
+
+
+def _plugin_commands() -> dict[str, Command]:
+    commands: dict[str, Command] = {}
+    for entry in entry_points(group="mastra.commands"):
+        commands[entry.name] = entry.load()
+    return commands
+
+
+async def serve(config: RuntimeConfig) -> None:
+    """Run the runtime until SIGINT or SIGTERM, then stop every actor gracefully."""
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with open_runtime(config) as rt:
+            names = ", ".join(f"{a.kind}:{a.name}" for a in config.actors) or "no actors"
+            log.info("runtime up from %s (%s)", config.source or "defaults", names)
+            async for signum in signals:
+                log.info("received %s; stopping", signal.Signals(signum).name)
+                break
+            _ = rt
+    log.info("runtime stopped")
+
+
+def _serve_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="mastra serve", description="Serve a config file.")
+    parser.add_argument("config", help="path of the TOML configuration file")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"mastra serve: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(config.logging)
+    try:
+        trio.run(serve, config)
+    except ConfigError as exc:  # a user's mistake: the message, no traceback
+        print(f"mastra serve: {exc}", file=sys.stderr)
+        return 2
+    except (ActorCrashed, RestartIntensityExceeded) as exc:
+        log.error("runtime failed: %s", exc)  # noqa: TRY400 - the cause was logged already
+        return 1
+    return 0
+
+
+def _builtin_commands() -> dict[str, Command]:
+    return {
+        "serve": _serve_main,
+        "version": lambda _argv: print(f"mastra-runtime {__version__}") or 0,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Dispatch ``argv`` (default ``sys.argv[1:]``) to a command; returns the exit code.
+
+    Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    commands = {**_plugin_commands(), **_builtin_commands()}
+    if not args or args[0] in {"help", "-h", "--help"}:
+        if len(args) > 1 and args[1] in commands:
+            return commands[args[1]](["--help"]) if args[1] != "version" else 0
+        extra = sorted(set(commands) - set(_builtin_commands()))
+        print(USAGE + "".join(f"  {name}\n" for name in extra), end="")
+        return 0
+    command = commands.get(args[0])
+    if command is None:
+        print(f"mastra: unknown command {args[0]!r}\n\n{USAGE}", file=sys.stderr, end="")
+        return 2
+    try:
+        return command(args[1:])
+    except SystemExit as exc:  # argparse exits 2 on bad flags and 0 on --help
+        return exc.code if isinstance(exc.code, int) else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
