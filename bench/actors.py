@@ -164,7 +164,7 @@ async def tracing_modes(count: int, capacity: int) -> dict[str, float]:
         "off": _config(enabled=True, sampling=0.0),
         "on": _config(enabled=True, sampling=1.0),
     }
-    for _round in range(2):  # interleave rounds so drift hits every mode alike
+    for _round in range(3):  # interleave rounds so drift hits every mode alike
         for mode, config in modes.items():
             async with open_runtime(config) as rt:
                 rate = await actor_tell(rt, count, capacity, f"traced-{mode}")
@@ -173,9 +173,9 @@ async def tracing_modes(count: int, capacity: int) -> dict[str, float]:
 
 
 async def main(quick: bool) -> None:
-    tells = 30_000 if quick else 300_000
+    tells = 20_000 if quick else 300_000
     asks = 10_000 if quick else 100_000
-    idle = 20_000 if quick else 100_000
+    idle = 10_000 if quick else 100_000
     crashes = 1_000 if quick else 10_000
     capacity = 64
     raw_rates, actor_rates = [], []
