@@ -1,0 +1,74 @@
+"""The tool actor and ``ToolRef``, the typed handle agents and the server use."""
+
+from __future__ import annotations
+
+import trio
+
+from actors.tools._tool import Tool
+from actors.tools.messages import DescribeTool, ExecuteTool, ToolError, ToolInfo, ToolResult
+from runtime import Actor, ActorCrashed, ActorRef, ActorStopped, AskTimeout
+
+__all__ = ["ToolActor", "ToolRef"]
+
+
+class ToolActor(Actor):
+    """Runs one tool; handles up to the tool's ``concurrency`` calls at once."""
+
+    def __init__(self, tool: Tool) -> None:
+        self.tool = tool
+
+    async def on_start(self) -> None:
+        self.limiter = trio.CapacityLimiter(self.tool.concurrency)
+
+    async def receive(self, msg: ExecuteTool | DescribeTool) -> ToolResult | ToolInfo:
+        match msg:
+            case ExecuteTool(args=args, call_id=call_id, request_context=request_context):
+                return await self.tool.call(
+                    args, call_id=call_id, request_context=request_context, limiter=self.limiter
+                )
+            case DescribeTool():
+                return self.tool.info
+        raise TypeError(f"tool {self.tool.id!r} does not handle {type(msg).__name__}")
+
+
+class ToolRef:
+    """A handle to a running tool actor."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self, ref: ActorRef) -> None:
+        self.ref = ref
+
+    @property
+    def id(self) -> str:
+        """The tool's id (its registered name)."""
+        return self.ref.name
+
+    async def info(self) -> ToolInfo:
+        """The tool's description and schemas."""
+        info: ToolInfo = await self.ref.ask(DescribeTool())
+        return info
+
+    async def execute(
+        self,
+        args: object,
+        *,
+        call_id: str | None = None,
+        request_context: dict[str, object] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - mirrors ActorRef.ask
+    ) -> ToolResult:
+        """Run the tool. Never raises for a failed call: a crashed, stopped or unanswering
+        tool actor becomes an ``unavailable`` or ``timeout`` error result the model can read.
+        """
+        msg = ExecuteTool(args=args, call_id=call_id, request_context=dict(request_context or {}))
+        try:
+            result: ToolResult = await self.ref.ask(msg, timeout=timeout)
+        except (ActorCrashed, ActorStopped) as exc:
+            error = ToolError(kind="unavailable", message=f"Tool {self.id} is unavailable: {exc}")
+            return ToolResult(tool_id=self.id, call_id=call_id, ok=False, error=error)
+        except AskTimeout:
+            error = ToolError(
+                kind="timeout", message=f"Tool {self.id} did not answer in {timeout}s"
+            )
+            return ToolResult(tool_id=self.id, call_id=call_id, ok=False, error=error)
+        return result
