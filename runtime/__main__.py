@@ -47,7 +47,7 @@ async def serve(config: RuntimeConfig) -> None:
     """Run the runtime until SIGINT or SIGTERM, then stop every actor gracefully."""
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with open_runtime(config) as rt:
-            names = ", ".join(f"{a.kind}:{a.name}" for a in config.actors) or "no actors"
+            names = ", ".join(a.name for a in config.actors) or "no actors"
             log.info("runtime up from %s (%s)", config.source or "defaults", names)
             async for signum in signals:
                 log.info("received %s; stopping", signal.Signals(signum).name)

@@ -207,6 +207,10 @@ class Cell:
                             await actor.on_start()
                             started = self._running(scope, task_status)
                             await self._loop_concurrent(actor, nursery)
+                            # on_stop runs while background tasks still live, so it can ask
+                            # them to finish gracefully; then whatever is left is cancelled.
+                            with trio.CancelScope(shield=True):
+                                await self._wind_down(actor)
                             nursery.cancel_scope.cancel()
                     else:
                         actor.ctx = Context(self, None)
@@ -236,8 +240,12 @@ class Cell:
         self._announce(task_status, None)
         return True
 
-    async def _teardown(self, actor: Actor) -> None:
+    async def _wind_down(self, actor: Actor) -> None:
+        """Stop the children in reverse order, then run ``on_stop`` within the grace period."""
         self.status = "stopping"
+        if self.instance is not actor:
+            return  # already wound down
+        self.instance = None
         if self._children is not None:
             await self._children.stop_all()
         with trio.move_on_after(self.spec.supervision.grace):
@@ -245,7 +253,9 @@ class Cell:
                 await actor.on_stop()
             except Exception:
                 log.exception("on_stop of actor %r raised", self.name)
-        self.instance = None
+
+    async def _teardown(self, actor: Actor) -> None:
+        await self._wind_down(actor)
         ended = self._ended
         if ended is not None:
             self._ended = None

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 import msgspec
 import trio
 
-from runtime._config import RuntimeConfig
-from runtime._errors import ConfigError, NameTaken
+from runtime._config import ActorConfig, RuntimeConfig
+from runtime._errors import ActorCrashed, ConfigError, NameTaken
 from runtime._spawn import Spawnable, SpawnOptions
 from runtime._supervisor import Supervisor
 from runtime._tracing import Tracing
@@ -143,21 +143,27 @@ class Mastra:
         await self._root.stop_all()
 
     async def _spawn_configured(self) -> None:
-        for actor in self.config.actors:
-            try:
-                factory = pkgutil.resolve_name(actor.factory)
-            except (ImportError, AttributeError, ValueError) as exc:
-                raise ConfigError(
-                    f"cannot import {actor.factory!r}: {exc} - at `$.actors[{actor.name}].factory`"
-                ) from None
-            options: dict[str, Any] = {
-                "name": actor.name,
-                "kind": actor.kind,
-                "restart": actor.restart,
-            }
-            if actor.mailbox is not None:
-                options["mailbox"] = actor.mailbox
-            await self._root.spawn(_with_options(factory, actor.options), (), options)  # type: ignore[arg-type]
+        for index, actor in enumerate(self.config.actors):
+            await self._spawn_from_config(actor, f"$.actors[{index}]")
+
+    async def _spawn_from_config(self, actor: ActorConfig, path: str) -> None:
+        try:
+            factory = pkgutil.resolve_name(actor.factory)
+        except Exception as exc:  # importing runs the module: any error is a config problem
+            raise ConfigError(
+                f"cannot import {actor.factory!r}: {exc!r} - at `{path}.factory`"
+            ) from exc
+        if isinstance(factory, Spawnable) and not isinstance(factory, type):
+            await factory.spawn_in(self)  # a declarative spec names its own actors
+            return
+        if not callable(factory):
+            raise ConfigError(
+                f"{actor.factory!r} is neither an actor nor a spec - at `{path}.factory`"
+            )
+        options: dict[str, Any] = {"name": actor.name, "kind": actor.kind, "restart": actor.restart}
+        if actor.mailbox is not None:
+            options["mailbox"] = actor.mailbox
+        await self._root.spawn(_with_options(factory, actor.options), (), options)  # type: ignore[arg-type]
 
 
 def _with_options(factory: Callable[..., Actor], options: dict[str, Any]) -> Callable[[], Actor]:
@@ -200,15 +206,22 @@ async def open_runtime(
     """
     cfg = config if config is not None else RuntimeConfig()
     tracing = Tracing(cfg.telemetry, span_exporter=span_exporter, metric_reader=metric_reader)
+    startup_error: Exception | None = None
     try:
         async with trio.open_nursery() as nursery:
             rt = Mastra(cfg, tracing, nursery)
             try:
-                await rt._spawn_configured()
-                yield rt
-            finally:
+                try:
+                    await rt._spawn_configured()
+                except (ConfigError, ActorCrashed) as exc:
+                    startup_error = exc  # raised below, outside the nursery, not in a group
+                if startup_error is None:
+                    yield rt
+            finally:  # every way out stops the actors (their tasks are shielded)
                 with trio.CancelScope(shield=True):
                     await rt._shutdown()
+        if startup_error is not None:
+            raise startup_error
         if rt._failure is not None:
             raise rt._failure
     finally:

@@ -1,0 +1,6 @@
+"""The HTTP server: Mastra's API over hypercorn on Trio, as an actor."""
+
+from actors.server.config import ServerConfig, TokenConfig
+from actors.server.server import GetAddress, Server
+
+__all__ = ["GetAddress", "Server", "ServerConfig", "TokenConfig"]

@@ -1,0 +1,96 @@
+"""The ASGI application: routes, error mapping and the middleware stack."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from actors.server._context import AppContext
+from actors.server._http import BadRequest, NotFound, json_response
+from actors.server._middleware import AuthMiddleware, BodyLimitMiddleware, TracingMiddleware
+from actors.server._openapi import openapi_document
+from actors.server.routes import tools
+
+__all__ = ["build_app"]
+
+log = logging.getLogger("actors.server")
+
+
+async def health(_: Request) -> Response:
+    """Liveness: ``{"success": true}``."""
+    return json_response({"success": True})
+
+
+async def openapi(request: Request) -> Response:
+    """The OpenAPI 3.1 document of this server."""
+    return json_response(openapi_document(request.app.routes))
+
+
+async def _bad_request(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BadRequest)
+    issues: list[dict[str, Any]] = [
+        {"field": i.field, "message": i.message, "path": i.path} for i in exc.issues
+    ]
+    return json_response({"error": exc.error, "issues": issues}, status=400)
+
+
+async def _not_found(_: Request, exc: Exception) -> Response:
+    return json_response({"error": str(exc)}, status=404)
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return PlainTextResponse("404 Not Found", status_code=404)
+    return json_response({"error": exc.detail}, status=exc.status_code)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return json_response({"error": "Internal server error"}, status=500)
+
+
+def route_table() -> list[BaseRoute]:
+    """Every route of the API."""
+    return [
+        Route("/health", health, methods=["GET"]),
+        Route("/api/openapi.json", openapi, methods=["GET"]),
+        *tools.routes(),
+    ]
+
+
+def build_app(ctx: AppContext, tracer: Any) -> Starlette:
+    """The Starlette app for one server, outermost middleware first: request span, CORS,
+    auth, body limit."""
+    middleware = [
+        Middleware(TracingMiddleware, tracer=tracer),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=ctx.config.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["Content-Length", "X-Requested-With"],
+        ),
+        Middleware(AuthMiddleware, tokens=ctx.config.tokens),
+        Middleware(BodyLimitMiddleware, limit=ctx.config.body_limit),
+    ]
+    app = Starlette(
+        routes=route_table(),
+        middleware=middleware,
+        exception_handlers={
+            BadRequest: _bad_request,
+            NotFound: _not_found,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
+    )
+    app.state.ctx = ctx
+    return app

@@ -1,0 +1,75 @@
+"""Request decoding and JSON responses shared by every route.
+
+Bodies are decoded by msgspec decoders built once per type. A malformed or invalid body
+raises ``BadRequest``, which the app turns into HTTP 400 ``{"error", "issues"}``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any, TypeVar
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+__all__ = ["BadRequest", "NotFound", "Issue", "decode_body", "json_response"]
+
+T = TypeVar("T")
+_encoder = msgspec.json.Encoder()
+_PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+
+
+class Issue(msgspec.Struct, frozen=True, kw_only=True):
+    """One problem with a request: the field (dotted path) and what was wrong."""
+
+    field: str
+    message: str
+    path: str
+
+
+class BadRequest(Exception):
+    """A user's request was wrong: becomes HTTP 400 with the issues listed."""
+
+    def __init__(self, issues: list[Issue], error: str = "Invalid request body") -> None:
+        super().__init__(error)
+        self.error = error
+        self.issues = issues
+
+
+class NotFound(Exception):
+    """A named thing does not exist: becomes HTTP 404 ``{"error": message}``."""
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response encoded with msgspec."""
+    return Response(
+        _encoder.encode(data), status_code=status, media_type="application/json", headers=headers
+    )
+
+
+@lru_cache(maxsize=256)
+def _decoder(tp: Any) -> msgspec.json.Decoder[Any]:
+    return msgspec.json.Decoder(tp)
+
+
+def issue_from_validation(exc: msgspec.ValidationError) -> Issue:
+    """Turn msgspec's ``... - at `$.a.b``` message into an issue naming ``a.b``."""
+    match = _PATH.match(str(exc))
+    assert match is not None
+    path = match.group("path") or ""
+    field = path.lstrip(".").replace("[", ".").replace("]", "") or "body"
+    return Issue(field=field, message=match.group("message"), path=f"${path}")
+
+
+async def decode_body(request: Request, tp: type[T]) -> T:
+    """Read and decode the JSON body into ``tp``; raises ``BadRequest`` naming the field."""
+    body = await request.body()
+    try:
+        result: T = _decoder(tp).decode(body or b"{}")  # type: ignore[arg-type]
+    except msgspec.ValidationError as exc:
+        raise BadRequest([issue_from_validation(exc)]) from None
+    except msgspec.DecodeError as exc:
+        raise BadRequest([Issue(field="body", message=str(exc), path="$")]) from None
+    return result

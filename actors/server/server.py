@@ -1,0 +1,81 @@
+"""The HTTP server actor: hypercorn on Trio, serving the Mastra-compatible API."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve
+
+from actors.server._app import build_app
+from actors.server._context import AppContext
+from actors.server.config import ServerConfig
+from runtime import Actor, ConfigError
+
+__all__ = ["GetAddress", "Server"]
+
+log = logging.getLogger("actors.server")
+
+
+class GetAddress(msgspec.Struct, frozen=True, tag=True):
+    """Ask the server for its bound URL (useful with ``port = 0``)."""
+
+
+class Server(Actor):
+    """Serves HTTP while it runs; spawn it from config with ``factory =
+    "actors.server:Server"`` and ``options`` holding a ``ServerConfig``.
+
+    ``on_start`` returns once the socket is bound (so ``spawn`` fails if the port is taken).
+    On stop it stops accepting, lets in-flight requests finish within ``grace`` seconds,
+    then cancels what is left.
+    """
+
+    uses_nursery = True
+
+    def __init__(self, config: ServerConfig | None = None, **options: Any) -> None:
+        self.address = ""
+        self._shutdown = trio.Event()
+        self._finished = trio.Event()
+        if config is not None:
+            self.config = config
+            return
+        try:
+            self.config = msgspec.convert(options, ServerConfig, strict=False)
+        except msgspec.ValidationError as exc:
+            raise ConfigError(f"server options: {exc}") from None
+
+    async def on_start(self) -> None:
+        ctx = AppContext(rt=self.ctx.runtime, config=self.config)
+        app = build_app(ctx, self.ctx.tracer)
+        hc = HypercornConfig()
+        hc.bind = [f"{self.config.host}:{self.config.port}"]
+        hc.graceful_timeout = self.config.grace
+        hc.accesslog = None
+        hc.errorlog = logging.getLogger("hypercorn.error")  # through our handlers, once
+        binds: list[str] = await self.ctx.nursery.start(self._serve, app, hc)
+        self.address = binds[0]
+        log.info("serving HTTP on %s", self.address)
+
+    async def _serve(
+        self, app: Any, hc: HypercornConfig, *, task_status: trio.TaskStatus[list[str]]
+    ) -> None:
+        try:
+            await serve(app, hc, shutdown_trigger=self._shutdown.wait, task_status=task_status)
+        finally:
+            self._finished.set()
+
+    async def on_stop(self) -> None:
+        if not self.address:
+            return  # never started serving
+        self._shutdown.set()
+        await self._finished.wait()
+        log.info("HTTP server on %s stopped", self.address)
+
+    async def receive(self, msg: GetAddress) -> str:
+        match msg:
+            case GetAddress():
+                return self.address
+        raise TypeError(f"server does not handle {type(msg).__name__}")
