@@ -1,0 +1,133 @@
+"""Group commit: one writer task turns writes from many concurrent tasks into few transactions.
+
+Tasks call ``submit``; the write waits in a bounded queue. The writer task takes everything
+queued (up to ``max_batch``), applies it in one transaction on a worker thread, commits, and
+only then wakes each submitter with its own result. While one batch commits the next one
+accumulates, so the number of commits (and fsyncs) falls as the number of writers grows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+import apsw
+import trio
+
+from actors.stores._errors import StoreError, StoreUnavailable
+from actors.stores._sql import Database, Failure
+
+__all__ = ["GroupCommitWriter"]
+
+W = TypeVar("W")
+Apply = Callable[[apsw.Connection, W], object]
+AfterCommit = Callable[[Sequence[W], Sequence[object]], None]
+
+
+class _Pending(Generic[W]):
+    __slots__ = ("abandoned", "done", "error", "op", "value")
+
+    def __init__(self, op: W) -> None:
+        self.op = op
+        self.done = trio.Event()
+        self.value: object = None
+        self.error: Exception | None = None
+        self.abandoned = False
+
+
+class GroupCommitWriter(Generic[W]):
+    """Batches writes into one transaction per batch and acknowledges each after its commit.
+
+    ``apply(conn, op)`` runs one write inside the transaction. ``after_commit(ops, outcomes)``,
+    if given, runs on the same worker thread right after each commit, in commit order (the
+    vector store uses it to update its in-memory index). Start ``run`` in a nursery first.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        apply: Apply[W],
+        *,
+        queue_size: int = 1024,
+        max_batch: int = 512,
+        after_commit: AfterCommit[W] | None = None,
+    ) -> None:
+        self._db = db
+        self._apply = apply
+        self._after_commit = after_commit
+        self._max_batch = max_batch
+        self._send, self._receive = trio.open_memory_channel[_Pending[W]](queue_size)
+        self._limiter = trio.CapacityLimiter(1)
+        self.batches = 0
+        self.writes = 0
+
+    async def submit(self, op: W) -> Any:
+        """Queue one write and return its result once its transaction committed.
+
+        Waits while the queue is full. Raises the write's own ``StoreError`` (the rest of its
+        batch still commits), or ``StoreUnavailable`` when the whole batch failed. If cancelled
+        while queued the write is dropped; if cancelled once its batch started, it may still
+        commit, but it is not acknowledged.
+        """
+        pending = _Pending(op)
+        await self._send.send(pending)
+        try:
+            await pending.done.wait()
+        finally:
+            if not pending.done.is_set():
+                pending.abandoned = True
+        if pending.error is not None:
+            raise pending.error
+        return pending.value
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """The writer loop; returns after ``aclose``. A failing ``after_commit`` propagates.
+
+        Cancellation waits for a batch in progress to commit (worker threads are not
+        abandoned) and then stops; writes still queued are not committed nor acknowledged.
+        """
+        task_status.started()
+        async with self._receive:
+            async for first in self._receive:
+                batch = [first]
+                while len(batch) < self._max_batch:
+                    try:
+                        batch.append(self._receive.receive_nowait())
+                    except (trio.WouldBlock, trio.EndOfChannel):
+                        break
+                live = [p for p in batch if not p.abandoned]
+                if live:
+                    await self._commit(live)
+
+    async def _commit(self, batch: list[_Pending[W]]) -> None:
+        ops = [p.op for p in batch]
+        try:
+            outcomes = await trio.to_thread.run_sync(self._in_thread, ops, limiter=self._limiter)
+        except StoreError as exc:
+            for p in batch:
+                p.error = type(exc)(*exc.args)
+                p.done.set()
+            return
+        except apsw.Error as exc:
+            for p in batch:
+                p.error = StoreUnavailable(f"the write batch failed and was rolled back: {exc}")
+                p.done.set()
+            return
+        self.batches += 1
+        self.writes += sum(not isinstance(o, Failure) for o in outcomes)
+        for p, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, Failure):
+                p.error = outcome.error
+            else:
+                p.value = outcome
+            p.done.set()
+
+    def _in_thread(self, ops: Sequence[W]) -> list[object]:
+        outcomes: list[object] = list(self._db.write_batch(ops, self._apply))
+        if self._after_commit is not None:
+            self._after_commit(ops, outcomes)
+        return outcomes
+
+    async def aclose(self) -> None:
+        """Stop accepting writes; ``run`` commits what is queued and returns."""
+        await self._send.aclose()

@@ -1,0 +1,110 @@
+"""The SQLite store actor: durable records, threads, messages, working memory, workflow runs.
+
+```python
+ref = await rt.spawn(SqliteStore, "data/mastra.db", name="store", kind="store")
+await ref.ask(SaveThread(id="t1", resource_id="u1"))      # acknowledged after commit
+msgs = await ref.ask(GetMessages(thread_id="t1", last=20))
+```
+
+Writes from every sender go through one writer task (group commit, see ``_writer``); reads run
+on worker threads bounded by the actor's own ``CapacityLimiter`` and, for a file, on their own
+WAL connections so they never wait for the writer.
+"""
+
+from __future__ import annotations
+
+import functools
+import typing
+from typing import Any, ClassVar, TypeGuard
+
+import trio
+
+from actors.stores._errors import InvalidRequest, StoreError
+from actors.stores._reads import run_read
+from actors.stores._sql import Database, Synchronous
+from actors.stores._writer import GroupCommitWriter
+from actors.stores._writes import apply_write
+from actors.stores.messages import StoreRead, StoreRequest, StoreWrite
+from runtime import Actor
+
+__all__ = ["SqliteStore"]
+
+_WRITE_TYPES: tuple[type, ...] = typing.get_args(StoreWrite)
+_READ_TYPES: tuple[type, ...] = typing.get_args(StoreRead)
+
+
+def _is_write(msg: object) -> TypeGuard[StoreWrite]:
+    return isinstance(msg, _WRITE_TYPES)
+
+
+def _is_read(msg: object) -> TypeGuard[StoreRead]:
+    return isinstance(msg, _READ_TYPES)
+
+
+class SqliteStore(Actor):
+    """A store actor (kind ``"store"``) over one SQLite database file or ``":memory:"``.
+
+    Handles every ``StoreRequest``: writes are acknowledged only after the transaction that
+    holds them committed; reads see committed data only. Bad requests raise ``StoreError``
+    subclasses to the asker without crashing the actor. Schema migrations run in ``on_start``.
+    An asker that gives up (timeout) on a write may still find it committed later.
+    """
+
+    concurrency: ClassVar[int] = 256
+    uses_nursery: ClassVar[bool] = True
+    expected_errors: ClassVar[tuple[type[Exception], ...]] = (StoreError,)
+
+    def __init__(
+        self,
+        path: str = ":memory:",
+        *,
+        readers: int = 4,
+        synchronous: Synchronous = "full",
+        max_batch: int = 512,
+        queue_size: int = 1024,
+    ) -> None:
+        self.path = path
+        self._readers = readers
+        self._synchronous: Synchronous = synchronous
+        self._max_batch = max_batch
+        self._queue_size = queue_size
+        self._db: Database | None = None
+        self._writer: GroupCommitWriter[StoreWrite] | None = None
+        self._read_limiter = trio.CapacityLimiter(readers)
+
+    async def on_start(self) -> None:
+        """Open the database (migrating it) on a worker thread and start the writer task."""
+        db = await trio.to_thread.run_sync(
+            functools.partial(
+                Database, self.path, readers=self._readers, synchronous=self._synchronous
+            ),
+            limiter=self._read_limiter,
+        )
+        self._db = db
+        self._writer = GroupCommitWriter(
+            db, apply_write, max_batch=self._max_batch, queue_size=self._queue_size
+        )
+        await self.ctx.nursery.start(self._writer.run)
+
+    async def on_stop(self) -> None:
+        """Close the connections (the writer task has already been cancelled)."""
+        db, self._db = self._db, None
+        if db is not None:
+            await trio.to_thread.run_sync(db.close)
+
+    async def receive(self, msg: StoreRequest) -> Any:
+        """Dispatch a write to the group-commit writer and a read to a reader thread."""
+        if self._db is None or self._writer is None:
+            raise StoreError(f"store {self.ctx.name!r} is not open")
+        if _is_write(msg):
+            return await self._writer.submit(msg)
+        if _is_read(msg):
+            read = functools.partial(run_read, op=msg)
+            return await trio.to_thread.run_sync(self._db.read, read, limiter=self._read_limiter)
+        raise InvalidRequest(f"store {self.ctx.name!r} does not handle {type(msg).__name__}")
+
+    @property
+    def commit_stats(self) -> tuple[int, int]:
+        """(transactions committed, writes committed) by this incarnation's writer."""
+        writer = self._writer
+        return (0, 0) if writer is None else (writer.batches, writer.writes)

@@ -1,0 +1,279 @@
+"""Store benchmarks, each against a baseline measured in the same run.
+
+``python -m bench.stores [--quick]`` prints JSON lines; the last one is the summary with
+``group_commit_ratio`` (acknowledged writes/s through the store actor with 64 concurrent
+writers vs one autocommit insert per write), ``recall_at_10`` and ``qps_ratio`` (the vector
+actor vs exact numpy search on random unit vectors of dimension 384), ``cosine_ratio``
+(numpy vs plain Python on 1536-d vectors) and ``json_ratio`` (msgspec vs the stdlib ``json``
+round trip of a chat request).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import apsw
+import msgspec
+import numpy as np
+import numpy.typing as npt
+import trio
+
+from actors.stores import SqliteStore, VectorStore
+from actors.stores.messages import Put
+from actors.stores.vector_messages import CreateIndex, Query, Upsert
+from bench._common import emit, parse_args
+from runtime import ActorRef, Mastra, RuntimeConfig, TelemetryConfig, open_runtime
+
+F32 = npt.NDArray[np.float32]
+WRITERS = 64
+
+
+# -- (a) group commit ----------------------------------------------------------------------
+def autocommit_inserts(path: str, count: int) -> float:
+    """Baseline: one autocommit INSERT per write on a WAL database with synchronous=FULL."""
+    conn = apsw.Connection(path)
+    conn.execute("PRAGMA journal_mode = WAL").fetchall()
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("CREATE TABLE t (id TEXT PRIMARY KEY, data TEXT NOT NULL)")
+    payload = json.dumps({"i": 0, "pad": "x" * 64})
+    start = time.perf_counter()
+    for i in range(count):
+        conn.execute("INSERT INTO t VALUES (?, ?)", (str(i), payload))
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return count / elapsed
+
+
+async def actor_writes(rt: Mastra, path: str, per_writer: int) -> tuple[float, float]:
+    """Acknowledged writes/s through the store actor with ``WRITERS`` concurrent writers."""
+    store = await rt.spawn(SqliteStore, path, name="bench-store", kind="store")
+
+    async def writer(w: int) -> None:
+        for i in range(per_writer):
+            await store.ask(Put(collection="b", id=f"{w}-{i}", data={"i": i, "pad": "x" * 64}))
+
+    start = time.perf_counter()
+    async with trio.open_nursery() as nursery:
+        for w in range(WRITERS):
+            nursery.start_soon(writer, w)
+    elapsed = time.perf_counter() - start
+    batches, writes = store._cell.instance.commit_stats  # type: ignore[union-attr]
+    await rt.stop(store)
+    return WRITERS * per_writer / elapsed, writes / max(batches, 1)
+
+
+# -- (b) vectors ---------------------------------------------------------------------------
+def unit_vectors(rng: np.random.Generator, n: int, d: int) -> F32:
+    x = rng.standard_normal((n, d), dtype=np.float32)
+    out: F32 = x / np.linalg.norm(x, axis=1, keepdims=True)
+    return out
+
+
+def exact_top10(data: F32, queries: F32) -> tuple[list[set[int]], float]:
+    """Baseline: exact cosine search with numpy, one query at a time; (answers, qps)."""
+    answers: list[set[int]] = []
+    start = time.perf_counter()
+    for q in queries:
+        scores = data @ q
+        best = np.argpartition(-scores, 10)[:10]
+        answers.append(set(best.tolist()))
+    return answers, len(queries) / (time.perf_counter() - start)
+
+
+async def load_vectors(store: ActorRef, data: F32) -> float:
+    await store.ask(CreateIndex(index_name="bench", dimension=data.shape[1]))
+    start = time.perf_counter()
+    batch = 2000
+    for lo in range(0, len(data), batch):
+        chunk = data[lo : lo + batch]
+        ids = [str(i) for i in range(lo, lo + len(chunk))]
+        await store.ask(Upsert(index_name="bench", ids=ids, vectors=chunk.tolist()))
+    return time.perf_counter() - start
+
+
+async def actor_queries(
+    store: ActorRef, queries: F32, clients: int
+) -> tuple[list[set[int]], float]:
+    """The vector actor's answers and queries/s with ``clients`` concurrent askers."""
+    answers: list[set[int]] = [set() for _ in queries]
+    lists = [q.tolist() for q in queries]
+
+    async def client(c: int) -> None:
+        for i in range(c, len(lists), clients):
+            hits = await store.ask(Query(index_name="bench", query_vector=lists[i], top_k=10))
+            answers[i] = {int(h.id) for h in hits}
+
+    start = time.perf_counter()
+    async with trio.open_nursery() as nursery:
+        for c in range(clients):
+            nursery.start_soon(client, c)
+    return answers, len(queries) / (time.perf_counter() - start)
+
+
+# -- (c) micro-benchmarks --------------------------------------------------------------------
+def best_rate(fn: Callable[[], object], rounds: int, repeat: int = 5) -> float:
+    """Calls per second of ``fn`` (best of ``repeat`` timings of ``rounds`` calls)."""
+    best = math.inf
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(rounds):
+            fn()
+        best = min(best, time.perf_counter() - start)
+    return rounds / best
+
+
+def cosine_python(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    return dot / (math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b)))
+
+
+def cosine_numpy(a: F32, b: F32) -> float:
+    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+class ChatMessage(msgspec.Struct, frozen=True, kw_only=True):
+    role: str
+    content: str
+    name: str | None = None
+
+
+class ToolSpec(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+class ChatRequest(msgspec.Struct, frozen=True, kw_only=True):
+    model: str
+    messages: list[ChatMessage]
+    tools: list[ToolSpec] = []
+    temperature: float | None = None
+    max_tokens: int | None = None
+    stream: bool = False
+
+
+def chat_request_json() -> bytes:
+    messages = [{"role": "system", "content": "You are a helpful assistant. " * 4}]
+    for i in range(10):
+        messages.append({"role": "user", "content": f"Question {i}: what is the weather in Paris?"})
+        messages.append(
+            {"role": "assistant", "content": f"Answer {i}: sunny, 21 degrees, light wind."}
+        )
+    tool = {
+        "name": "get_weather",
+        "description": "Current weather for a city.",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    }
+    body = {
+        "model": "gpt-4o-mini",
+        "messages": messages,
+        "tools": [tool],
+        "temperature": 0.2,
+        "max_tokens": 256,
+    }
+    return json.dumps(body).encode()
+
+
+def micro(quick: bool) -> dict[str, float]:
+    rng = np.random.default_rng(3)
+    a, b = (
+        rng.standard_normal(1536).astype(np.float32),
+        rng.standard_normal(1536).astype(np.float32),
+    )
+    la, lb = a.tolist(), b.tolist()
+    rounds = 300 if quick else 3000
+    py = best_rate(lambda: cosine_python(la, lb), rounds)
+    vec = best_rate(lambda: cosine_numpy(a, b), rounds * 10)
+    raw = chat_request_json()
+    decoder, encoder = msgspec.json.Decoder(ChatRequest), msgspec.json.Encoder()
+    std = best_rate(lambda: json.dumps(json.loads(raw)), rounds * 3)
+    fast = best_rate(lambda: encoder.encode(decoder.decode(raw)), rounds * 3)
+    return {
+        "cosine_python_per_s": py,
+        "cosine_numpy_per_s": vec,
+        "json_stdlib_per_s": std,
+        "json_msgspec_per_s": fast,
+    }
+
+
+# -- main ------------------------------------------------------------------------------------
+async def run(quick: bool, directory: Path) -> dict[str, Any]:
+    writes_per_writer = 60 if quick else 300
+    n, n_queries = (8_000, 200) if quick else (100_000, 1000)
+    summary: dict[str, Any] = {"bench": "stores"}
+    config = RuntimeConfig(telemetry=TelemetryConfig(enabled=False))
+    async with open_runtime(config) as rt:
+        base = await trio.to_thread.run_sync(
+            autocommit_inserts, str(directory / "base.db"), 1000 if quick else 3000
+        )
+        rate, per_commit = await actor_writes(rt, str(directory / "store.db"), writes_per_writer)
+        emit(
+            {
+                "case": "group_commit",
+                "actor_writes_per_s": rate,
+                "autocommit_writes_per_s": base,
+                "writes_per_commit": per_commit,
+            }
+        )
+        summary["group_commit_ratio"] = rate / base
+
+        rng = np.random.default_rng(1)
+        data, queries = unit_vectors(rng, n, 384), unit_vectors(rng, n_queries, 384)
+        exact, exact_qps = await trio.to_thread.run_sync(exact_top10, data, queries)
+        store = await rt.spawn(
+            VectorStore,
+            str(directory / "vectors.db"),
+            name="bench-vectors",
+            kind="store",
+            synchronous="normal",
+            exact_threshold=1000,
+            connectivity=16,
+            expansion_add=64,
+            expansion_search=128,
+        )
+        build = await load_vectors(store, data)
+        await actor_queries(store, queries[:20], 4)  # warm up
+        found, actor_qps = await actor_queries(store, queries, 4)
+        recall = sum(len(e & f) for e, f in zip(exact, found, strict=True)) / (10 * len(queries))
+        emit(
+            {
+                "case": "vectors",
+                "n": n,
+                "dimension": 384,
+                "build_s": build,
+                "actor_qps": actor_qps,
+                "exact_numpy_qps": exact_qps,
+                "recall_at_10": recall,
+            }
+        )
+        summary |= {"recall_at_10": recall, "qps_ratio": actor_qps / exact_qps}
+
+    m = await trio.to_thread.run_sync(micro, quick)
+    emit({"case": "micro", **m})
+    summary["cosine_ratio"] = m["cosine_numpy_per_s"] / m["cosine_python_per_s"]
+    summary["json_ratio"] = m["json_msgspec_per_s"] / m["json_stdlib_per_s"]
+    return summary
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(__doc__ or "stores benchmark", argv)
+    with tempfile.TemporaryDirectory(prefix="bench-stores-") as tmp:
+        summary = trio.run(run, bool(args.quick), Path(tmp))
+    summary["openblas_coretype"] = os.environ.get("OPENBLAS_CORETYPE")
+    emit(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,279 @@
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import apsw
+import msgspec
+import pytest
+import trio
+from hypothesis import given
+from hypothesis import strategies as st
+
+from actors.stores import InvalidRequest, NotFound, SqliteStore, StoreError
+from actors.stores._schema import SCHEMA_VERSION
+from actors.stores._sql import Database
+from actors.stores.messages import (
+    CheckIntegrity,
+    Delete,
+    Get,
+    GetMessages,
+    GetMessagesById,
+    GetResource,
+    GetThread,
+    GetWorkflowRun,
+    GetWorkingMemory,
+    ListRecords,
+    ListThreads,
+    ListWorkflowRuns,
+    NewMessage,
+    Put,
+    Record,
+    SaveMessages,
+    SaveResource,
+    SaveThread,
+    SaveWorkflowRun,
+    SetWorkingMemory,
+    StoreRequest,
+    Transaction,
+    WorkflowRunPage,
+)
+from runtime import ActorRef, Mastra
+
+
+async def spawn(rt: Mastra, path: str = ":memory:", **kw: Any) -> ActorRef:
+    return await rt.spawn(SqliteStore, path, name="store", kind="store", **kw)
+
+
+async def test_records_crud(rt: Mastra) -> None:
+    store = await spawn(rt)
+    first = await store.ask(Put(collection="kv", id="a", data={"n": 1}))
+    await trio.sleep(0.01)
+    second = await store.ask(Put(collection="kv", id="a", data={"n": 2}))
+    assert second.created_at == first.created_at < second.updated_at
+    await store.ask(Put(collection="kv", id="ab", data=[1, "x"]))
+    await store.ask(Put(collection="other", id="a", data=None))
+    got = await store.ask(Get(collection="kv", id="a"))
+    assert got.data == {"n": 2}
+    listed = await store.ask(ListRecords(collection="kv", prefix="a"))
+    assert [r.id for r in listed] == ["a", "ab"]
+    assert await store.ask(Delete(collection="kv", id="a")) is True
+    assert await store.ask(Delete(collection="kv", id="a")) is False
+    assert await store.ask(Get(collection="kv", id="a")) is None
+    with pytest.raises(InvalidRequest, match="collection"):
+        await store.ask(Put(collection="", id="x", data=1))
+
+
+async def test_threads_messages_and_working_memory(rt: Mastra) -> None:
+    store = await spawn(rt)
+    await store.ask(SaveThread(id="t1", resource_id="u1", title="hello", metadata={"a": 1}))
+    await store.ask(SaveThread(id="t2", resource_id="u1"))
+    msgs = [
+        NewMessage(
+            id=f"m{i}",
+            thread_id="t1",
+            resource_id="u1",
+            role="user",
+            content={"text": str(i)},
+            created_at=float(i),
+        )
+        for i in range(6)
+    ]
+    await store.ask(SaveMessages(messages=msgs))
+    await store.ask(SaveMessages(messages=msgs[:2]))  # a retry never duplicates
+    everything = await store.ask(GetMessages(thread_id="t1"))
+    assert [m.id for m in everything] == [f"m{i}" for i in range(6)]
+    last = await store.ask(GetMessages(thread_id="t1", last=2))
+    assert [m.id for m in last] == ["m4", "m5"]
+    around = await store.ask(GetMessagesById(ids=["m3"], before=1, after=1))
+    assert [m.id for m in around] == ["m2", "m3", "m4"]
+    with pytest.raises(InvalidRequest, match="belongs to thread"):
+        await store.ask(
+            SaveMessages(messages=[NewMessage(id="m1", thread_id="t2", role="user", content="x")])
+        )
+    threads = await store.ask(ListThreads(resource_id="u1"))
+    assert {t.id for t in threads} == {"t1", "t2"}
+    thread = await store.ask(GetThread(thread_id="t1"))
+    assert (thread.title, thread.metadata) == ("hello", {"a": 1})
+    await store.ask(SetWorkingMemory(scope="thread", id="t1", working_memory="# Notes"))
+    await store.ask(SetWorkingMemory(scope="resource", id="u1", working_memory="# User"))
+    assert await store.ask(GetWorkingMemory(scope="thread", id="t1")) == "# Notes"
+    assert await store.ask(GetWorkingMemory(scope="resource", id="u1")) == "# User"
+    with pytest.raises(NotFound, match="thread 'nope'"):
+        await store.ask(SetWorkingMemory(scope="thread", id="nope", working_memory="x"))
+    await store.ask(SaveResource(id="u1", metadata={"plan": "pro"}))
+    resource = await store.ask(GetResource(resource_id="u1"))
+    assert (resource.working_memory, resource.metadata) == ("# User", {"plan": "pro"})
+
+
+async def test_workflow_runs_filters_and_paging(rt: Mastra) -> None:
+    store = await spawn(rt)
+    for i in range(5):
+        await store.ask(
+            SaveWorkflowRun(
+                workflow_name="wf",
+                run_id=f"r{i}",
+                status="running",
+                snapshot={"step": i},
+                resource_id=f"u{i % 2}",
+            )
+        )
+    await store.ask(
+        SaveWorkflowRun(workflow_name="wf", run_id="r1", status="success", snapshot={"step": 9})
+    )
+    run = await store.ask(GetWorkflowRun(workflow_name="wf", run_id="r1"))
+    assert (run.status, run.snapshot, run.resource_id) == ("success", {"step": 9}, "u1")
+    page: WorkflowRunPage = await store.ask(ListWorkflowRuns(workflow_name="wf", limit=2, offset=1))
+    assert page.total == 5 and [r.run_id for r in page.runs] == ["r3", "r2"]
+    by_resource = await store.ask(ListWorkflowRuns(resource_id="u0"))
+    assert {r.run_id for r in by_resource.runs} == {"r0", "r2", "r4"}
+    running = await store.ask(ListWorkflowRuns(status="running"))
+    assert running.total == 4
+    cutoff = (await store.ask(GetWorkflowRun(workflow_name="wf", run_id="r2"))).created_at
+    recent = await store.ask(ListWorkflowRuns(from_date=cutoff))
+    assert {r.run_id for r in recent.runs} == {"r2", "r3", "r4"}
+    older = await store.ask(ListWorkflowRuns(to_date=cutoff))
+    assert {r.run_id for r in older.runs} == {"r0", "r1", "r2"}
+
+
+async def test_transaction_is_all_or_nothing(rt: Mastra) -> None:
+    store = await spawn(rt)
+    ok = await store.ask(
+        Transaction(ops=[Put(collection="c", id="1", data=1), Put(collection="c", id="2", data=2)])
+    )
+    assert [r.id for r in ok] == ["1", "2"]
+    with pytest.raises(NotFound):
+        await store.ask(
+            Transaction(
+                ops=[
+                    Put(collection="c", id="3", data=3),
+                    SetWorkingMemory(scope="thread", id="missing", working_memory=""),
+                ]
+            )
+        )
+    assert await store.ask(Get(collection="c", id="3")) is None
+
+
+async def test_group_commit_batches_and_isolates_failures(rt: Mastra, tmp_path: Path) -> None:
+    store = await spawn(rt, str(tmp_path / "g.db"))
+    errors: list[Exception] = []
+
+    async def writer(i: int) -> None:
+        for j in range(20):
+            try:
+                if j == 10 and i % 8 == 0:  # a bad write among good ones of the same batch
+                    await store.ask(Put(collection="", id="bad", data=0))
+                else:
+                    await store.ask(Put(collection="c", id=f"{i}-{j}", data=j))
+            except StoreError as exc:
+                errors.append(exc)
+
+    async with trio.open_nursery() as nursery:
+        for i in range(32):
+            nursery.start_soon(writer, i)
+    assert len(errors) == 4 and all(isinstance(e, InvalidRequest) for e in errors)
+    records = await store.ask(ListRecords(collection="c", limit=None))
+    assert len(records) == 32 * 20 - 4
+    batches, writes = store._cell.instance.commit_stats  # type: ignore[union-attr]
+    assert writes == 32 * 20 - 4
+    assert batches < writes / 4  # many writes share each commit
+
+
+async def test_file_store_survives_reopen_and_reads_in_parallel(rt: Mastra, tmp_path: Path) -> None:
+    path = str(tmp_path / "s.db")
+    store = await spawn(rt, path)
+    await store.ask(Put(collection="c", id="x", data={"v": 1}))
+    async with trio.open_nursery() as nursery:
+        for i in range(20):
+            nursery.start_soon(store.ask, Get(collection="c", id="x"))
+            nursery.start_soon(store.ask, Put(collection="c", id=f"p{i}", data=i))
+    await rt.stop(store)
+    store = await spawn(rt, path)
+    assert (await store.ask(Get(collection="c", id="x"))).data == {"v": 1}
+    assert len(await store.ask(ListRecords(collection="c", limit=None))) == 21
+    assert await store.ask(CheckIntegrity()) == ["ok"]
+    conn = apsw.Connection(path)
+    assert conn.execute("PRAGMA journal_mode").fetchall() == [("wal",)]
+    assert conn.execute("PRAGMA user_version").fetchall() == [(SCHEMA_VERSION,)]
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = str(tmp_path / "new.db")
+    apsw.Connection(path).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError, match="newer"):
+        Database(path)
+
+
+def test_busy_database_is_retried_not_surfaced(tmp_path: Path) -> None:
+    path = str(tmp_path / "busy.db")
+    db = Database(path, synchronous="normal")
+    other = apsw.Connection(path)
+    other.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.5, lambda: other.execute("COMMIT"))
+    release.start()
+    from actors.stores._writes import apply_write
+
+    result = db.write_batch([Put(collection="c", id="1", data=1)], apply_write)
+    release.join()
+    assert isinstance(result[0], Record) and result[0].id == "1"
+    db.close()
+
+
+def test_busy_beyond_budget_is_a_typed_error(tmp_path: Path) -> None:
+    path = str(tmp_path / "busy2.db")
+    db = Database(path, retry_budget=0.3)
+    other = apsw.Connection(path)
+    other.execute("BEGIN IMMEDIATE")
+    from actors.stores import StoreUnavailable
+    from actors.stores._writes import apply_write
+
+    with pytest.raises(StoreUnavailable, match="stayed busy") as info:
+        db.write_batch([Put(collection="c", id="1", data=1)], apply_write)
+    assert "locked" not in str(info.value)
+    other.execute("ROLLBACK")
+    db.close()
+
+
+_scalars = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=8)
+_json = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_requests = st.one_of(
+    st.builds(Put, collection=st.text(max_size=5), id=st.text(max_size=5), data=_json),
+    st.builds(
+        SaveThread,
+        id=st.text(max_size=5),
+        resource_id=st.text(max_size=5),
+        title=st.text(max_size=5),
+    ),
+    st.builds(
+        SaveWorkflowRun,
+        workflow_name=st.text(max_size=5),
+        run_id=st.text(max_size=5),
+        status=st.sampled_from(["running", "success"]),
+        snapshot=_json,
+    ),
+    st.builds(
+        ListWorkflowRuns,
+        limit=st.none() | st.integers(0, 9),
+        from_date=st.none() | st.floats(0, 1e9),
+    ),
+    st.builds(GetMessages, thread_id=st.text(max_size=5), last=st.none() | st.integers(0, 9)),
+    st.builds(
+        Transaction,
+        ops=st.lists(
+            st.builds(Delete, collection=st.text(max_size=3), id=st.text(max_size=3)), max_size=3
+        ),
+    ),
+)
+
+
+@given(_requests)
+def test_requests_round_trip_msgpack_and_json(msg: StoreRequest) -> None:
+    for codec in (msgspec.msgpack, msgspec.json):
+        assert codec.decode(codec.encode(msg), type=StoreRequest) == msg
