@@ -270,23 +270,11 @@ class Cell:
                 await self._handle(actor, env)
 
     async def _loop_concurrent(self, actor: Actor, nursery: trio.Nursery) -> None:
-        mailbox = self.mailbox
-        slots = trio.Semaphore(self.concurrency)
-        while self._stop_mode is None:
-            await slots.acquire()
-            env = None if self._stop_mode is not None else await mailbox.get()
-            if env is None:
-                slots.release()
-                continue
-            nursery.start_soon(self._handle_released, actor, env, slots)
-        for _ in range(self.concurrency):  # holding every slot means no handler is in flight
-            await slots.acquire()
-
-    async def _handle_released(self, actor: Actor, env: Envelope, slots: trio.Semaphore) -> None:
-        try:
-            await self._handle(actor, env)
-        finally:
-            slots.release()
+        # A pool of identical loops sharing the mailbox: no task is spawned per message.
+        # A crash in one worker cancels the others (their messages fail) and the incarnation.
+        async with trio.open_nursery() as workers:
+            for _ in range(self.concurrency):
+                workers.start_soon(self._loop, actor)
 
     async def _handle(self, actor: Actor, env: Envelope) -> None:
         """Run the handler for one envelope and deliver its outcome.

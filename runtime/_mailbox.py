@@ -161,14 +161,22 @@ class Envelope:
 
 
 class Mailbox:
-    """A bounded FIFO with one consumer (the actor) and any number of producers.
+    """A bounded FIFO with one consumer (or a pool of them) and any number of producers.
 
     ``put`` waits for space (backpressure), ``put_nowait`` raises ``MailboxFull``; after
     ``close`` both raise ``ActorStopped``. ``get`` returns None when the consumer is woken by
     ``wake`` (a stop request) instead of a message.
     """
 
-    __slots__ = ("_buffer", "_receiver", "_senders", "capacity", "closed", "owner")
+    __slots__ = (
+        "_buffer",
+        "_more_receivers",
+        "_receiver",
+        "_senders",
+        "capacity",
+        "closed",
+        "owner",
+    )
 
     def __init__(self, capacity: int, owner: str) -> None:
         if capacity < 1:
@@ -178,6 +186,7 @@ class Mailbox:
         self.closed = False
         self._buffer: deque[Envelope] | None = None
         self._receiver: Task | None = None
+        self._more_receivers: list[Task] | None = None  # a pool of workers (concurrency > 1)
         self._senders: OrderedDict[Task, Envelope] | None = None
 
     def __len__(self) -> int:
@@ -192,7 +201,8 @@ class Mailbox:
             raise self._stopped()
         receiver = self._receiver
         if receiver is not None:
-            self._receiver = None
+            more = self._more_receivers
+            self._receiver = more.pop(0) if more else None
             reschedule(receiver, outcome.Value(env))
             return
         buffer = self._buffer
@@ -243,10 +253,20 @@ class Mailbox:
         if self.closed:
             await checkpoint()
             return None
-        self._receiver = current_task()
+        task = current_task()
+        if self._receiver is None:
+            self._receiver = task
+        else:
+            if self._more_receivers is None:
+                self._more_receivers = []
+            self._more_receivers.append(task)
 
         def abort(_: object) -> Abort:
-            self._receiver = None
+            more = self._more_receivers
+            if self._receiver is task:
+                self._receiver = more.pop(0) if more else None
+            elif more is not None:
+                more.remove(task)
             return Abort.SUCCEEDED
 
         result: Envelope | None = await wait_task_rescheduled(abort)
@@ -260,11 +280,13 @@ class Mailbox:
             reschedule(task, outcome.Value(None))
 
     def wake(self) -> None:
-        """Wake an idle consumer so it notices a stop request (``get`` returns None)."""
-        receiver = self._receiver
-        if receiver is not None:
-            self._receiver = None
-            reschedule(receiver, outcome.Value(None))
+        """Wake every idle consumer so it notices a stop request (``get`` returns None)."""
+        receivers = [self._receiver, *(self._more_receivers or ())]
+        self._receiver = None
+        self._more_receivers = None
+        for receiver in receivers:
+            if receiver is not None:
+                reschedule(receiver, outcome.Value(None))
 
     def close(self) -> list[Envelope]:
         """Refuse new messages and return the ones still queued, in order.
