@@ -1,0 +1,147 @@
+"""The step actor: runs one step's function for any run of its workflow.
+
+The run engine asks ``RunStep``; when the run is cancelled meanwhile, ``call_step`` sends
+``CancelSteps`` so the step's function is cancelled promptly. A step that
+raises, or returns a value that fails its output schema, fails with ``StepFailed`` (an
+expected error: the actor keeps running); anything else that escapes crashes the actor,
+which is restarted by its supervisor (the workflow actor).
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import Any, Literal, assert_never
+
+import msgspec
+import trio
+
+from actors.workflow._errors import SchemaViolation
+from actors.workflow._schema import check, validate
+from actors.workflow.step import Step, StepBailed, StepContext, StepSuspended
+from runtime import Actor, ActorError, ActorRef
+
+__all__ = ["CancelSteps", "RunStep", "StepActor", "StepFailed", "StepOutcome", "call_step"]
+
+
+class RunStep(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """Run the step once: ``input`` and ``init`` are builtins, ``results`` the outputs of
+    the run's finished steps (for ``get_step_result``)."""
+
+    run_id: str
+    workflow_id: str
+    input: Any
+    init: Any
+    results: dict[str, Any]
+    resume_data: Any = None
+    retry_count: int = 0
+
+
+class CancelSteps(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """Cancel every execution of the step for the run ``run_id`` (they fail as canceled)."""
+
+    run_id: str
+
+
+class StepOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """How one execution ended: ``value`` is the output, suspend payload or bail result."""
+
+    status: Literal["success", "suspended", "bailed"]
+    value: Any = None
+
+
+class StepFailed(Exception):
+    """The step's function raised, or a value failed its schema (``retryable`` False then)."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class StepActor(Actor):
+    """Runs one ``Step``; handles many runs' executions at once (``concurrency``)."""
+
+    expected_errors = (StepFailed,)
+
+    def __init__(self, step: Step, init_schema: Any) -> None:
+        self.step = step
+        self.init_schema = init_schema
+
+    async def on_start(self) -> None:
+        self.running: dict[str, set[trio.CancelScope]] = {}
+
+    async def receive(self, msg: RunStep | CancelSteps) -> StepOutcome | None:
+        match msg:
+            case RunStep():
+                return await self._guarded(msg)
+            case CancelSteps(run_id=run_id):
+                for scope in self.running.get(run_id, ()):
+                    scope.cancel()
+                return None
+        assert_never(msg)
+
+    async def _guarded(self, msg: RunStep) -> StepOutcome:
+        scopes = self.running.setdefault(msg.run_id, set())
+        with trio.CancelScope() as scope:
+            scopes.add(scope)
+            try:
+                return await self.execute(msg)
+            finally:
+                scopes.discard(scope)
+                if not scopes:
+                    self.running.pop(msg.run_id, None)
+        raise StepFailed("canceled", retryable=False)
+
+    async def execute(self, msg: RunStep) -> StepOutcome:
+        """Validate the input, call the function, validate the output."""
+        step = self.step
+        try:
+            data = validate(msg.input, step.input_schema, step=step.id, role="input")
+            resume = msg.resume_data
+            if resume is not None and step.resume_schema is not None:
+                resume = validate(resume, step.resume_schema, step=step.id, role="resume data")
+        except SchemaViolation as exc:
+            raise StepFailed(str(exc), retryable=False) from exc
+        ctx: StepContext[Any] = StepContext(
+            step,
+            input_data=data,
+            run_id=msg.run_id,
+            workflow_id=msg.workflow_id,
+            retry_count=msg.retry_count,
+            resume_data=resume,
+            init=msg.init,
+            init_schema=self.init_schema,
+            results=msg.results,
+            runtime=self.ctx.runtime,
+        )
+        try:
+            value = await step.invoke(ctx)
+        except StepSuspended as exc:
+            return StepOutcome(status="suspended", value=exc.payload)
+        except StepBailed as exc:
+            return StepOutcome(status="bailed", value=exc.result)
+        except SchemaViolation as exc:
+            raise StepFailed(str(exc), retryable=False) from exc
+        except Exception as exc:
+            raise StepFailed(f"{type(exc).__name__}: {exc}") from exc
+        try:
+            return StepOutcome(
+                status="success",
+                value=check(value, step.output_schema, step=step.id, role="output"),
+            )
+        except SchemaViolation as exc:
+            raise StepFailed(str(exc), retryable=False) from exc
+
+
+async def call_step(ref: ActorRef, msg: RunStep) -> StepOutcome:
+    """Run ``msg`` on the step actor ``ref``; cancelling this cancels the step's function
+    (a ``CancelSteps`` for the run follows the abandoned ask, queued within a second).
+
+    Raises ``StepFailed``, or ``ActorCrashed``/``ActorStopped`` when the actor failed.
+    """
+    try:
+        outcome: StepOutcome = await ref.ask(msg)
+    except trio.Cancelled:
+        with trio.CancelScope(shield=True), trio.move_on_after(1.0), suppress(ActorError):
+            await ref.send(CancelSteps(run_id=msg.run_id))
+        raise
+    return outcome

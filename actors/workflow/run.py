@@ -1,0 +1,347 @@
+"""The workflow actor: supervisor of a workflow's runs and of its step actors.
+
+One actor (registry kind ``workflow``, named after the workflow id) serves every run of one
+workflow. Its children are the step actors, one per step (nested workflows' steps included),
+each handling many runs' executions concurrently. Each run is a task in the actor's nursery
+driving an ``Engine`` over the run's snapshot, saved through the persistence port after every
+step. On start the actor resumes the runs the store still records as ``running`` (the
+process died under them); suspended runs wait in the store for ``ResumeRun``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, assert_never
+
+import trio
+
+from actors.workflow._describe import describe
+from actors.workflow._engine import Engine
+from actors.workflow._errors import InvalidRunState, RunNotFound, WorkflowError
+from actors.workflow._events import EventHub, finish_event
+from actors.workflow._persist import (
+    MemorySnapshots,
+    RunQuery,
+    SnapshotStore,
+    SnapshotWriter,
+    StoreSnapshots,
+)
+from actors.workflow._resume import mark_resumed, resolve_path, resume_value
+from actors.workflow._schema import check
+from actors.workflow._snapshot import RunSnapshot, StepRecord, decode, encode, now_ms
+from actors.workflow._step_actor import RunStep, StepActor, StepOutcome, call_step
+from actors.workflow.dsl import Workflow
+from actors.workflow.messages import (
+    CancelRun,
+    CreateRun,
+    DescribeWorkflow,
+    GetRun,
+    ListRuns,
+    ResumeRun,
+    RunEvent,
+    RunPage,
+    RunResult,
+    StartRun,
+    StreamRun,
+    WaitRun,
+    WatchRun,
+    WorkflowInfo,
+    WorkflowRequest,
+)
+from runtime import Actor, ActorRef
+
+__all__ = ["WorkflowActor"]
+
+log = logging.getLogger("actors.workflow")
+
+
+@dataclass(eq=False)
+class _Run:
+    """A run this actor is driving."""
+
+    snapshot: RunSnapshot
+    writer: SnapshotWriter
+    engine: Engine
+    hub: EventHub
+    scope: trio.CancelScope = field(default_factory=trio.CancelScope)
+    stopped: trio.Event = field(default_factory=trio.Event)
+
+
+class WorkflowActor(Actor):
+    """Runs one workflow: create, start, resume, cancel, watch and list its runs.
+
+    ``store`` names the store actor (kind ``store``) that persists snapshots; with ``memory``
+    given instead, snapshots live in that object (shared across this actor's restarts).
+    Bad requests raise ``WorkflowError`` subclasses in the caller; the actor keeps running.
+    """
+
+    concurrency = 1024
+    uses_nursery = True
+    expected_errors = (WorkflowError,)
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        store: str | None,
+        memory: MemorySnapshots | None,
+        step_concurrency: int = 256,
+    ) -> None:
+        self.workflow = workflow
+        self.graph = workflow.graph
+        self.store_name = store
+        self.memory = memory
+        self.step_concurrency = step_concurrency
+
+    async def on_start(self) -> None:
+        self.port = self._port()
+        self.runs: dict[str, _Run] = {}
+        self.reserved: set[str] = set()
+        self.claims: set[str] = set()
+        self.info: WorkflowInfo = describe(self.graph, self.workflow.description)
+        self.steps: dict[str, ActorRef] = {}
+        for path, (step, init_schema) in self.graph.step_specs().items():
+            self.steps[path] = await self.ctx.spawn(
+                StepActor,
+                step,
+                init_schema,
+                name=f"{self.ctx.name}/{path}",
+                concurrency=self.step_concurrency,
+                mailbox=max(64, self.step_concurrency),
+            )
+        await self._recover()
+
+    def _port(self) -> SnapshotStore:
+        if self.store_name is None:
+            return self.memory if self.memory is not None else MemorySnapshots()
+        ref = self.ctx.lookup(self.store_name, kind="store")
+        if ref is None:
+            raise LookupError(f"workflow {self.workflow.id!r}: no store named {self.store_name!r}")
+        return StoreSnapshots(ref)
+
+    async def _recover(self) -> None:
+        """Continue every run the store records as running (from its last saved step)."""
+        snapshots, _ = await self.port.list(self.workflow.id, RunQuery(status="running"))
+        for snapshot in snapshots:
+            if snapshot.run_id not in self.runs:
+                log.info("workflow %r: resuming run %r", self.workflow.id, snapshot.run_id)
+                await self._launch(snapshot, save=False)
+
+    async def _run_step(self, path: str, msg: RunStep) -> StepOutcome:
+        return await call_step(self.steps[path], msg)
+
+    # -- messages -----------------------------------------------------------------------
+    async def receive(self, msg: WorkflowRequest) -> Any:  # noqa: PLR0911
+        match msg:
+            case CreateRun(run_id=run_id):
+                new_id = run_id or str(uuid.uuid4())
+                self.reserved.add(new_id)
+                return new_id
+            case StartRun():
+                return await self._start(msg)
+            case ResumeRun():
+                return await self._resume(msg)
+            case CancelRun(run_id=run_id):
+                return await self._cancel(run_id)
+            case WaitRun(run_id=run_id):
+                return await self._wait(run_id)
+            case WatchRun(run_id=run_id):
+                run = self.runs.get(run_id)
+                if run is None and await self.port.load(self.workflow.id, run_id) is None:
+                    raise RunNotFound("Workflow run not found")
+                await self._forward(None if run is None else run.hub.subscribe())
+                return None
+            case StreamRun():
+                return await self._stream(msg)
+            case GetRun(run_id=run_id):
+                return decode(encode(await self._snapshot(run_id)))
+            case ListRuns():
+                return await self._list(msg)
+            case DescribeWorkflow():
+                return self.info
+        assert_never(msg)
+
+    # -- starting and driving runs --------------------------------------------------------
+    async def _new_run(self, msg: StartRun | StreamRun) -> RunSnapshot:
+        plain = check(msg.input, self.graph.input_schema, step=None, role="input data")
+        run_id = msg.run_id or str(uuid.uuid4())
+        if run_id in self.runs or run_id in self.claims:
+            raise InvalidRunState(f"run {run_id!r} was already started")
+        if msg.run_id is not None and run_id not in self.reserved:
+            self.claims.add(run_id)
+            try:
+                if await self.port.load(self.workflow.id, run_id) is not None:
+                    raise InvalidRunState(f"run {run_id!r} was already started")
+            finally:
+                self.claims.discard(run_id)
+        self.reserved.discard(run_id)
+        now = now_ms()
+        return RunSnapshot(
+            run_id=run_id,
+            workflow_id=self.workflow.id,
+            status="running",
+            input=plain,
+            resource_id=msg.resource_id,
+            request_context=dict(msg.request_context),
+            created_at=now,
+            updated_at=now,
+        )
+
+    async def _start(self, msg: StartRun) -> RunResult | str:
+        # A waiting caller learns the outcome, so the run is saved from its first step on;
+        # a background start is acknowledged only once the run is durable.
+        run = await self._launch(await self._new_run(msg), save=not msg.wait)
+        if not msg.wait:
+            return run.snapshot.run_id
+        await run.stopped.wait()
+        return RunResult.of(run.snapshot)
+
+    def _register(self, snapshot: RunSnapshot) -> _Run:
+        writer = SnapshotWriter(self.port, snapshot)
+        hub = EventHub()
+        engine = Engine(self.graph, snapshot, writer, self._run_step, hub)
+        run = self.runs[snapshot.run_id] = _Run(snapshot, writer, engine, hub)
+        return run
+
+    async def _launch(self, snapshot: RunSnapshot, *, save: bool = True) -> _Run:
+        """Register the run, make its state durable (``save``), start driving it."""
+        return await self._go(self._register(snapshot), save=save)
+
+    async def _go(self, run: _Run, *, save: bool = True) -> _Run:
+        try:
+            if save:
+                await run.writer.commit()
+        except BaseException:
+            del self.runs[run.snapshot.run_id]
+            raise
+        self.ctx.nursery.start_soon(self._drive, run)
+        return run
+
+    async def _drive(self, run: _Run) -> None:
+        """Run the engine, then save and announce the outcome. A stop of this actor leaves
+        the run ``running`` in the store, to be resumed by the next start."""
+        snap = run.snapshot
+        if run.hub.active:
+            event = RunEvent(
+                type="workflow-start", run_id=snap.run_id, payload={"workflowId": snap.workflow_id}
+            )
+            await run.hub.publish(event)
+        try:
+            with run.scope:
+                await run.engine.run()
+            if run.scope.cancelled_caught:
+                _settle_canceled(snap)
+        except Exception as exc:
+            log.exception("workflow %r: run %r failed", snap.workflow_id, snap.run_id)
+            snap.status, snap.error = "failed", f"{type(exc).__name__}: {exc}"
+        try:
+            if run.writer.saved_status != snap.status:
+                await run.writer.commit()
+        except Exception:
+            log.exception(
+                "workflow %r: could not save the end of run %r", snap.workflow_id, snap.run_id
+            )
+        await self._finish(run)
+
+    async def _finish(self, run: _Run) -> None:
+        snap = run.snapshot
+        if run.hub.active:
+            await run.hub.publish(finish_event(snap.run_id, snap.status, snap.result, snap.error))
+        run.hub.close()
+        if self.runs.get(snap.run_id) is run:
+            del self.runs[snap.run_id]
+        run.stopped.set()
+
+    # -- resume, cancel, wait, watch -------------------------------------------------------
+    async def _resume(self, msg: ResumeRun) -> RunResult | str:
+        current = self.runs.get(msg.run_id)
+        if current is not None:
+            await current.stopped.wait()
+        if msg.run_id in self.runs or msg.run_id in self.claims:
+            raise InvalidRunState("This workflow run was not suspended")
+        self.claims.add(msg.run_id)
+        try:
+            snapshot = await self._snapshot(msg.run_id)
+            if snapshot.status != "suspended":
+                raise InvalidRunState("This workflow run was not suspended")
+            path = resolve_path(snapshot, msg.step)
+            mark_resumed(
+                snapshot, self.graph, path, resume_value(self.graph, path, msg.resume_data)
+            )
+            run = await self._launch(snapshot)
+        finally:
+            self.claims.discard(msg.run_id)
+        if not msg.wait:
+            return msg.run_id
+        await run.stopped.wait()
+        return RunResult.of(run.snapshot)
+
+    async def _cancel(self, run_id: str) -> RunResult:
+        run = self.runs.get(run_id)
+        if run is not None:
+            run.scope.cancel()
+            await run.stopped.wait()
+            return RunResult.of(run.snapshot)
+        snapshot = await self._snapshot(run_id)
+        if snapshot.status in ("suspended", "pending", "waiting"):
+            _settle_canceled(snapshot)
+            await SnapshotWriter(self.port, snapshot).commit()
+        return RunResult.of(snapshot)
+
+    async def _wait(self, run_id: str) -> RunResult:
+        run = self.runs.get(run_id)
+        if run is not None:
+            await run.stopped.wait()
+            return RunResult.of(run.snapshot)
+        return RunResult.of(await self._snapshot(run_id))
+
+    async def _snapshot(self, run_id: str) -> RunSnapshot:
+        run = self.runs.get(run_id)
+        if run is not None:
+            return run.snapshot
+        snapshot = await self.port.load(self.workflow.id, run_id)
+        if snapshot is None:
+            raise RunNotFound("Workflow run not found")
+        return snapshot
+
+    async def _stream(self, msg: StreamRun) -> None:
+        run = self._register(await self._new_run(msg))
+        events = run.hub.subscribe()
+        await self._go(run)
+        await self._forward(events)
+        await run.stopped.wait()
+
+    async def _forward(self, events: trio.MemoryReceiveChannel[RunEvent] | None) -> None:
+        """Copy a run's events to the streaming caller until the run stops running."""
+        if events is None:
+            return
+        with events:
+            async for event in events:
+                await self.ctx.reply_stream.send(event)
+
+    async def _list(self, msg: ListRuns) -> RunPage:
+        query = RunQuery(
+            status=msg.status,
+            resource_id=msg.resource_id,
+            from_date=msg.from_date,
+            to_date=msg.to_date,
+            limit=msg.limit,
+            offset=msg.offset,
+        )
+        runs, total = await self.port.list(self.workflow.id, query)
+        return RunPage(runs=runs, total=total)
+
+
+def _settle_canceled(snapshot: RunSnapshot) -> None:
+    """Mark the run and its unfinished steps canceled."""
+    snapshot.status = "canceled"
+    for step_id, record in list(snapshot.context.items()):
+        if record.status in ("running", "waiting", "suspended"):
+            snapshot.context[step_id] = StepRecord(
+                status="canceled",
+                payload=record.payload,
+                started_at=record.started_at,
+                ended_at=now_ms(),
+                error="canceled",
+            )
