@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from actors.server import TokenConfig
 from tests.actors.server.conftest import OpenServer
 
-WIRE = Path(__file__).resolve().parents[4] / "shared" / "mastra-wire"
+WIRE = Path(__file__).resolve().parents[2] / "fixtures" / "mastra-wire"  # captured from Mastra
 
 
 def _captured_body(name: str) -> Any:
