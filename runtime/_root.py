@@ -175,6 +175,13 @@ def _with_options(factory: Callable[..., Actor], options: dict[str, Any]) -> Cal
     return build
 
 
+def _single(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    error: BaseException = group
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error
+
+
 def _stats(cell: Cell) -> ActorStats:
     return ActorStats(
         name=cell.name,
@@ -208,18 +215,26 @@ async def open_runtime(
     tracing = Tracing(cfg.telemetry, span_exporter=span_exporter, metric_reader=metric_reader)
     startup_error: Exception | None = None
     try:
-        async with trio.open_nursery() as nursery:
-            rt = Mastra(cfg, tracing, nursery)
-            try:
+        try:
+            async with trio.open_nursery() as nursery:
+                rt = Mastra(cfg, tracing, nursery)
                 try:
-                    await rt._spawn_configured()
-                except (ConfigError, ActorCrashed) as exc:
-                    startup_error = exc  # raised below, outside the nursery, not in a group
-                if startup_error is None:
-                    yield rt
-            finally:  # every way out stops the actors (their tasks are shielded)
-                with trio.CancelScope(shield=True):
-                    await rt._shutdown()
+                    try:
+                        await rt._spawn_configured()
+                    except (ConfigError, ActorCrashed) as exc:
+                        startup_error = exc  # raised below, outside the nursery
+                    if startup_error is None:
+                        yield rt
+                finally:  # every way out stops the actors (their tasks are shielded)
+                    with trio.CancelScope(shield=True):
+                        await rt._shutdown()
+        except BaseExceptionGroup as group:
+            # Actor tasks never raise, so a group holds what the caller's block raised:
+            # give it back as it was raised, not wrapped.
+            inner = _single(group)
+            if inner is group:
+                raise
+            raise inner from inner.__cause__
         if startup_error is not None:
             raise startup_error
         if rt._failure is not None:
