@@ -52,7 +52,10 @@ class Actor:
     async def on_stop(self) -> None:
         """Called once when the incarnation ends (stop, crash or restart).
 
-        It runs shielded from cancellation but bounded by the supervisor's grace period.
+        It runs after this actor's children stopped, shielded from cancellation but bounded
+        by the supervisor's grace period. With ``uses_nursery`` (or ``concurrency > 1``) and
+        a graceful stop, it runs before the tasks in ``self.ctx.nursery`` are cancelled, so it
+        can ask them to finish.
         """
 
     async def receive(self, msg: Any) -> Any:

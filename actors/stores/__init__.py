@@ -4,6 +4,8 @@ The message vocabularies are in ``actors.stores.messages`` (SQLite store) and
 ``actors.stores.vector_messages`` (vector store); errors in ``actors.stores.StoreError``'s tree.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from actors.stores._errors import (
     DimensionMismatch,
     FilterError,
@@ -18,7 +20,19 @@ from actors.stores._filter import compile_filter
 from actors.stores.cache import CacheActor, LRUCache, embedding_key
 from actors.stores.retention import delete_thread, prune_messages
 from actors.stores.sqlite import SqliteStore
-from actors.stores.vector import VectorStore
+
+if TYPE_CHECKING:
+    from actors.stores.vector import VectorStore
+
+
+def __getattr__(name: str) -> Any:
+    # The vector store pulls in numpy and usearch (most of a second to import): load it
+    # only when asked for, so processes that need SQLite alone start fast.
+    if name == "VectorStore":
+        from actors.stores.vector import VectorStore
+
+        return VectorStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "CacheActor",
