@@ -13,6 +13,7 @@ from actors.llm._actor import (
     ProviderActor,
     build_client,
     collect_stream,
+    configured_provider,
     spawn_provider,
 )
 from actors.llm._client import Emit, HttpChatClient, ModelClient, StreamAssembler
@@ -94,6 +95,7 @@ __all__ = [
     "Timeouts",
     "UnavailableError",
     "build_client",
+    "configured_provider",
     "collect_stream",
     "error_for_kind",
     "hash_embed",

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterable
 from typing import Any, ClassVar
 
+import msgspec
+
 from actors.llm._client import ModelClient
 from actors.llm._config import (
     AnthropicConfig,
@@ -38,7 +40,7 @@ from actors.messages import (
     Finish,
     StreamError,
 )
-from runtime import Actor, ActorRef, Spawner
+from runtime import Actor, ActorRef, ConfigError, Spawner
 
 __all__ = [
     "PROVIDER_CONCURRENCY",
@@ -174,3 +176,19 @@ async def collect_stream(chunks: AsyncIterable[Any]) -> ChatResult:
                 chunk.kind, chunk.message, provider=chunk.provider, status=chunk.status
             )
     raise ProtocolError("the stream ended without a Finish chunk")
+
+
+def configured_provider(**options: Any) -> ProviderActor:
+    """A ``ProviderActor`` from configuration ``options`` (a ``ProviderConfig`` as a table,
+    selected by its ``type``), for ``[[actors]]`` entries of a TOML config.
+
+    Raises ``ConfigError`` naming the bad option.
+    """
+    try:
+        config: ProviderConfig = msgspec.convert(options, ProviderConfig, strict=False)
+    except (msgspec.ValidationError, ValueError) as exc:
+        raise ConfigError(f"provider options: {exc}") from None
+    return ProviderActor(config)
+
+
+configured_provider.concurrency = PROVIDER_CONCURRENCY  # type: ignore[attr-defined]

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import apsw
@@ -88,6 +89,8 @@ class Database:
         self._write_lock = threading.Lock()
         self._readers: queue.Queue[apsw.Connection] = queue.Queue()
         self._all: list[apsw.Connection] = []
+        if not self.memory and not path.startswith("file:"):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)  # e.g. data/ on a fresh clone
         self._writer = self._connect(synchronous)
         self._retry(lambda: migrate(self._writer))
         if not self.memory:
