@@ -9,6 +9,7 @@ vendor's wire format (``encode`` / ``decode`` / ``assembler``).
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Protocol, TypeVar
 
@@ -97,7 +98,7 @@ def api_key_from_env(env: str | None, provider: str) -> str | None:
     return key
 
 
-class HttpChatClient:
+class HttpChatClient(ABC):
     """Chat over HTTP with retries, a total timeout, telemetry and SSE streaming.
 
     Subclasses provide ``chat_url``, ``headers()``, ``encode``, ``decode`` and
@@ -123,21 +124,21 @@ class HttpChatClient:
         self.default_model = default_model
 
     # -- vendor hooks ----------------------------------------------------------------------
+    @abstractmethod
     def headers(self) -> Mapping[str, str]:
         """Request headers (authentication included); may raise ``AuthenticationError``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def encode(self, request: ChatRequest, model: str, *, stream: bool) -> bytes:
         """The vendor request body."""
-        raise NotImplementedError
 
+    @abstractmethod
     def decode(self, body: bytes, request: ChatRequest) -> ChatResult:
         """The answer from a non-streamed reply body; raises ``ProtocolError`` if malformed."""
-        raise NotImplementedError
 
+    @abstractmethod
     def assembler(self, model: str, request: ChatRequest) -> StreamAssembler:
         """A fresh assembler for one streamed reply."""
-        raise NotImplementedError
 
     # -- calls -----------------------------------------------------------------------------
     def model_for(self, request: ChatRequest) -> str:
