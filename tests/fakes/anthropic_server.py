@@ -17,12 +17,11 @@ Without a queued reply the model answers ``Echo: <last user text>``.
 from __future__ import annotations
 
 import json
-from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from tests.fakes.fake_http import FakeReply, FakeServer, Plan, RecordedRequest, open_fake_server
+from tests.fakes.fake_http import FakeReply, FakeVendor, Plan, RecordedRequest, open_fake_server
 
 __all__ = ["FakeAnthropic", "open_fake_anthropic"]
 
@@ -55,18 +54,8 @@ def _last_user_text(body: dict[str, Any]) -> str:
     return ""
 
 
-class FakeAnthropic:
-    """The fake's state: queued ``replies`` (consumed in order) and received ``requests``."""
-
-    def __init__(self) -> None:
-        self.replies: deque[FakeReply] = deque()
-        self.server: FakeServer | None = None
-        self._ids = 0
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """Every request received so far."""
-        return [] if self.server is None else self.server.requests
+class FakeAnthropic(FakeVendor):
+    """A fake Anthropic API on loopback."""
 
     @property
     def base_url(self) -> str:
@@ -88,8 +77,7 @@ class FakeAnthropic:
         reply = reply or FakeReply(text=f"Echo: {_last_user_text(body)}")
         if reply.status >= 400:
             return _error_plan(reply)
-        self._ids += 1
-        message_id = f"msg_fake{self._ids:04d}"
+        message_id = self.next_id("msg_fake")
         model = reply.model or body.get("model", "claude-fake")
         if body.get("stream"):
             data = _stream_body(reply, message_id, model)

@@ -16,6 +16,7 @@ Connections are kept alive between requests like a real vendor's.
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -117,6 +118,25 @@ class FakeReply:
             return self.text_chunks
         words = self.text.split(" ")
         return [w + " " for w in words[:-1]] + [words[-1]] if self.text else []
+
+
+class FakeVendor:
+    """A fake vendor's state: queued ``replies`` (consumed in order) and received ``requests``."""
+
+    def __init__(self) -> None:
+        self.replies: deque[FakeReply] = deque()
+        self.server: FakeServer | None = None
+        self._ids = 0
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far."""
+        return [] if self.server is None else self.server.requests
+
+    def next_id(self, prefix: str) -> str:
+        """A fresh response id such as ``chatcmpl-fake0001``."""
+        self._ids += 1
+        return f"{prefix}{self._ids:04d}"
 
 
 def split_body(body: bytes, positions: list[int]) -> list[bytes]:

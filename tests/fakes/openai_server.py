@@ -19,12 +19,11 @@ import base64
 import hashlib
 import json
 import struct
-from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from tests.fakes.fake_http import FakeReply, FakeServer, Plan, RecordedRequest, open_fake_server
+from tests.fakes.fake_http import FakeReply, FakeVendor, Plan, RecordedRequest, open_fake_server
 
 __all__ = ["FakeOpenAI", "expected_vector", "open_fake_openai"]
 
@@ -46,18 +45,8 @@ def _last_user_text(body: dict[str, Any]) -> str:
     return ""
 
 
-class FakeOpenAI:
-    """The fake's state: queued ``replies`` (consumed in order) and received ``requests``."""
-
-    def __init__(self) -> None:
-        self.replies: deque[FakeReply] = deque()
-        self.server: FakeServer | None = None
-        self._ids = 0
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """Every request received so far."""
-        return [] if self.server is None else self.server.requests
+class FakeOpenAI(FakeVendor):
+    """A fake OpenAI API on loopback."""
 
     @property
     def base_url(self) -> str:
@@ -85,8 +74,7 @@ class FakeOpenAI:
             return _with_knobs(reply, _embeddings(body), "application/json", chunked=False)
         if not request.path.endswith("/chat/completions"):
             return _error_plan(FakeReply(status=404, error_message=f"Unknown path {request.path}"))
-        self._ids += 1
-        reply_id = f"chatcmpl-fake{self._ids:04d}"
+        reply_id = self.next_id("chatcmpl-fake")
         model = reply.model or body.get("model", "gpt-fake")
         if body.get("stream"):
             usage = bool(body.get("stream_options", {}).get("include_usage"))
