@@ -140,7 +140,12 @@ class Database:
         conn = self._writer
         conn.execute("BEGIN IMMEDIATE")
         try:
-            results = [_apply_one(conn, op, apply) for op in ops]
+            try:  # optimistic: no savepoint per write while nothing fails
+                results: list[T | Failure] = [apply(conn, op) for op in ops]
+            except (apsw.ConstraintError, StoreError):
+                conn.execute("ROLLBACK")  # redo with a savepoint each, failing writes alone
+                conn.execute("BEGIN IMMEDIATE")
+                results = [_apply_one(conn, op, apply) for op in ops]
             conn.execute("COMMIT")
         except BaseException:
             if not conn.get_autocommit():
