@@ -18,6 +18,7 @@ __all__ = ["BadRequest", "NotFound", "Issue", "decode_body", "json_response"]
 
 T = TypeVar("T")
 _encoder = msgspec.json.Encoder()
+_MISSING = re.compile(r"missing required field `([^`]+)`")
 _PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 
 
@@ -59,6 +60,9 @@ def issue_from_validation(exc: msgspec.ValidationError) -> Issue:
     match = _PATH.match(str(exc))
     assert match is not None
     path = match.group("path") or ""
+    missing = _MISSING.search(match.group("message"))
+    if missing is not None:  # msgspec names a missing field in the message, not the path
+        path = f"{path}.{missing.group(1)}"
     field = path.lstrip(".").replace("[", ".").replace("]", "") or "body"
     return Issue(field=field, message=match.group("message"), path=f"${path}")
 
