@@ -1,0 +1,295 @@
+"""``MemoryClient``: what an agent asks the store, vector and embedder actors for each turn."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import msgspec
+import trio
+
+from actors.llm import ModelRouter
+from actors.memory.options import Memory
+from actors.messages import (
+    AssistantMessage,
+    ChatMessage,
+    EmbedRequest,
+    SystemMessage,
+    ToolMessage,
+    UserMessage,
+)
+from actors.stores import UnknownIndex
+from actors.stores.messages import (
+    DeleteMessages,
+    GetMessages,
+    GetMessagesById,
+    GetThread,
+    GetWorkingMemory,
+    MessageRecord,
+    NewMessage,
+    PruneMessages,
+    SaveMessages,
+    SaveThread,
+    SetWorkingMemory,
+    ThreadRecord,
+)
+from actors.stores.vector_messages import CreateIndex, DeleteVectors, Query, Upsert
+from runtime import ActorRef
+
+__all__ = ["MemoryClient", "MemoryContext", "MemoryUnavailable", "message_id", "role_of"]
+
+Lookup = Callable[..., ActorRef | None]
+
+TEXT_IMPORTANCE = 0.5
+TOOL_IMPORTANCE = 0.2
+
+
+class MemoryUnavailable(Exception):
+    """A store, vector store or embedder actor that memory needs is not running."""
+
+
+class MemoryContext(msgspec.Struct, frozen=True, kw_only=True):
+    """What memory adds to a turn: recent history, recalled messages, the working memory."""
+
+    history: list[ChatMessage] = []
+    recalled: list[str] = []
+    working_memory: str | None = None
+
+
+def message_id(run_id: str, index: int) -> str:
+    """The id of the ``index``-th message of the turn ``run_id`` (stable across retries)."""
+    return f"{run_id}-{index:03d}"
+
+
+def role_of(message: ChatMessage) -> str:
+    """The ``role`` tag of a chat message (``user``, ``assistant``, ``system``, ``tool``)."""
+    return str(message.__struct_config__.tag)
+
+
+def _text(message: ChatMessage) -> str:
+    match message:
+        case UserMessage():
+            return message.text()
+        case AssistantMessage() | SystemMessage():
+            return message.content
+        case ToolMessage():
+            return ""
+
+
+def _from_record(record: MessageRecord) -> ChatMessage:
+    message: ChatMessage = msgspec.convert(record.content, ChatMessage)
+    return message
+
+
+def _trim(history: list[ChatMessage]) -> list[ChatMessage]:
+    """Drop leading messages until a user message, so no tool result lacks its call."""
+    for index, message in enumerate(history):
+        if isinstance(message, UserMessage):
+            return history[index:]
+    return []
+
+
+class MemoryClient:
+    """Loads and saves one agent's conversation memory through the store actors.
+
+    Every method raises ``MemoryUnavailable`` when an actor it needs is not running, and the
+    store's ``StoreError`` for a bad request. Cancellation abandons the ask in flight; a save
+    that was already sent may still commit (saving the same turn again is idempotent).
+    """
+
+    def __init__(self, options: Memory, lookup: Lookup) -> None:
+        self.options = options
+        self.lookup = lookup
+        self.embedder = ModelRouter(lookup, [options.embedder])
+        self._index_ready = False
+
+    def _actor(self, name: str) -> ActorRef:
+        ref = self.lookup(name, kind="store")
+        if ref is None:
+            raise MemoryUnavailable(f"memory: no store actor named {name!r}")
+        return ref
+
+    @property
+    def store(self) -> ActorRef:
+        """The SQLite store actor."""
+        return self._actor(self.options.store)
+
+    async def ensure_thread(self, thread: str, resource: str) -> ThreadRecord:
+        """The thread, created for ``resource`` when it does not exist yet."""
+        found: ThreadRecord | None = await self.store.ask(GetThread(thread_id=thread))
+        if found is not None:
+            return found
+        created: ThreadRecord = await self.store.ask(SaveThread(id=thread, resource_id=resource))
+        return created
+
+    async def load(self, thread: str, resource: str, query: str) -> MemoryContext:
+        """History, recalled messages and working memory for a new turn that says ``query``.
+
+        The thread check and the reads run concurrently (the store serves reads in parallel).
+        """
+        records: list[MessageRecord] = []
+        working: list[str | None] = [None]
+
+        async def history() -> None:
+            if self.options.last_messages != 0:
+                records.extend(
+                    await self.store.ask(
+                        GetMessages(thread_id=thread, last=self.options.last_messages)
+                    )
+                )
+
+        async def note() -> None:
+            working[0] = await self.working_memory(thread, resource)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self.ensure_thread, thread, resource)
+            nursery.start_soon(history)
+            if self.options.working_memory is not None:
+                nursery.start_soon(note)
+        recalled: list[str] = []
+        if self.options.semantic_recall is not None and query:
+            recalled = await self.recall(thread, resource, query, {r.id for r in records})
+        return MemoryContext(
+            history=_trim([_from_record(r) for r in records]),
+            recalled=recalled,
+            working_memory=working[0],
+        )
+
+    async def working_memory(self, thread: str, resource: str) -> str | None:
+        """The current working memory (its initial form when never written), or None."""
+        options = self.options.working_memory
+        if options is None:
+            return None
+        owner = thread if options.scope == "thread" else resource
+        text: str | None = await self.store.ask(GetWorkingMemory(scope=options.scope, id=owner))
+        return options.initial() if text is None else text
+
+    async def set_working_memory(self, thread: str, resource: str, text: str) -> None:
+        """Replace the working memory of the thread or resource (per the options' scope).
+
+        Raises ``ValueError`` when working memory is off or, with a schema, ``text`` is not
+        JSON; the store's ``NotFound`` for a thread-scoped note of a missing thread.
+        """
+        options = self.options.working_memory
+        if options is None:
+            raise ValueError("working_memory: not enabled for this agent")
+        if options.schema is not None:
+            try:
+                msgspec.json.decode(text)
+            except msgspec.DecodeError as exc:
+                raise ValueError(f"working memory must be JSON for its schema: {exc}") from None
+        owner = thread if options.scope == "thread" else resource
+        await self.store.ask(SetWorkingMemory(scope=options.scope, id=owner, working_memory=text))
+
+    async def _embed(self, texts: list[str]) -> list[list[float]]:
+        result = await self.embedder.embed(EmbedRequest(inputs=texts))
+        return result.vectors
+
+    async def recall(self, thread: str, resource: str, query: str, seen: set[str]) -> list[str]:
+        """Texts of stored messages closest in meaning to ``query`` (with neighbours),
+        oldest first, leaving out the ids in ``seen``."""
+        recall = self.options.semantic_recall
+        assert recall is not None
+        (vector,) = await self._embed([query])
+        where = {"thread_id": {"$eq": thread}}
+        if recall.scope == "resource":
+            where = {"resource_id": {"$eq": resource}}
+        request = Query(
+            index_name=self.options.index_name,
+            query_vector=vector,
+            top_k=recall.top_k + len(seen),
+            filter=where,
+        )
+        try:
+            hits = await self._actor(self.options.vector).ask(request)
+        except UnknownIndex:
+            return []
+        ids = [hit.id for hit in hits if hit.id not in seen][: recall.top_k]
+        if not ids:
+            return []
+        span = recall.message_range
+        records: list[MessageRecord] = await self.store.ask(
+            GetMessagesById(ids=ids, before=span, after=span)
+        )
+        lines = []
+        for record in records:
+            text = _text(_from_record(record)) if record.id not in seen else ""
+            if text:
+                lines.append(f"{record.role}: {text}")
+        return list(dict.fromkeys(lines))
+
+    async def save_turn(
+        self, thread: str, resource: str, run_id: str, messages: Sequence[ChatMessage]
+    ) -> list[str]:
+        """Append the turn's messages under ids derived from ``run_id`` (saving the same turn
+        again updates them, never duplicates); then index them and apply retention."""
+        now = time.time()
+        new = [
+            NewMessage(
+                id=message_id(run_id, index),
+                thread_id=thread,
+                resource_id=resource,
+                role=role_of(message),
+                content=msgspec.to_builtins(message),
+                importance=TOOL_IMPORTANCE if _tool_traffic(message) else TEXT_IMPORTANCE,
+                created_at=now,
+            )
+            for index, message in enumerate(messages)
+        ]
+        await self.store.ask(SaveMessages(messages=new))
+        if self.options.semantic_recall is not None:
+            await self._index(new, messages)
+        if self.options.retention is not None:
+            await self._prune(resource)
+        return [m.id for m in new]
+
+    async def _index(self, new: list[NewMessage], messages: Sequence[ChatMessage]) -> None:
+        pairs = [(n, _text(m)) for n, m in zip(new, messages, strict=True) if _text(m)]
+        if not pairs:
+            return
+        vectors = await self._embed([text for _, text in pairs])
+        vector = self._actor(self.options.vector)
+        if not self._index_ready:
+            await vector.ask(
+                CreateIndex(index_name=self.options.index_name, dimension=len(vectors[0]))
+            )
+            self._index_ready = True
+        metadata: list[dict[str, Any]] = [
+            {"thread_id": n.thread_id, "resource_id": n.resource_id, "role": n.role}
+            for n, _ in pairs
+        ]
+        await vector.ask(
+            Upsert(
+                index_name=self.options.index_name,
+                vectors=vectors,
+                ids=[n.id for n, _ in pairs],
+                metadata=metadata,
+            )
+        )
+
+    async def _prune(self, resource: str) -> None:
+        retention = self.options.retention
+        assert retention is not None
+        older = None if retention.max_age is None else time.time() - retention.max_age
+        deleted = await self.store.ask(
+            PruneMessages(
+                resource_id=resource,
+                keep_last=retention.keep_last,
+                older_than=older,
+                protect_importance=retention.protect_importance,
+            )
+        )
+        if deleted.ids and self.options.semantic_recall is not None and self._index_ready:
+            vector = self._actor(self.options.vector)
+            await vector.ask(DeleteVectors(index_name=self.options.index_name, ids=deleted.ids))
+
+    async def forget(self, ids: list[str]) -> None:
+        """Delete stored messages by id (used to drop a turn that must not be kept)."""
+        await self.store.ask(DeleteMessages(ids=ids))
+
+
+def _tool_traffic(message: ChatMessage) -> bool:
+    return isinstance(message, ToolMessage) or (
+        isinstance(message, AssistantMessage) and bool(message.tool_calls)
+    )

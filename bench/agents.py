@@ -1,0 +1,177 @@
+"""Agent overhead and memory footprint with the scripted model (no network).
+
+In one run: (1) an agent turn with one tool call and memory on (``add 2 and 40``: two model
+calls, one tool call, history loaded and the turn stored in a file-backed SQLite store) vs
+the same two provider calls and the tool function called directly by the benchmark
+(``agent_overhead_ratio`` = agent time per turn / direct time per turn); (2) many concurrent
+conversations of five turns each, reporting resident memory per live conversation
+(``bytes_per_conversation``, the messages themselves live in the SQLite file).
+
+    python -m bench.agents --quick
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import os
+import statistics
+import tempfile
+import time
+from typing import Any
+
+import trio
+
+from actors.agent import Agent, AgentRef
+from actors.demo import add
+from actors.llm import ScriptedConfig, spawn_provider
+from actors.memory import Memory
+from actors.messages import (
+    AssistantMessage,
+    ChatRequest,
+    ChatResult,
+    SystemMessage,
+    ToolDefinition,
+    ToolMessage,
+    UserMessage,
+)
+from actors.stores import SqliteStore
+from bench._common import emit, parse_args, rss_bytes
+from runtime import ActorRef, RuntimeConfig, TelemetryConfig, open_runtime
+
+PROMPT = "please add 2 and 40"
+INSTRUCTIONS = "You add numbers."
+TOOL = ToolDefinition(name=add.id, description=add.description, parameters=add.input_schema)
+
+
+async def direct_turn(model: ActorRef) -> None:
+    """The baseline: the provider calls and the tool call of one turn, made directly."""
+    messages: list[Any] = [SystemMessage(content=INSTRUCTIONS), UserMessage(content=PROMPT)]
+    first: ChatResult = await model.ask(ChatRequest(messages=messages, tools=[TOOL]))
+    (call,) = first.tool_calls
+    value = add.fn(**{k: float(v) for k, v in call.parsed_arguments().items()})
+    messages += [
+        AssistantMessage(tool_calls=list(first.tool_calls)),
+        ToolMessage(tool_call_id=call.id, content=f'{{"sum": {value.sum}}}', name=add.id),
+    ]
+    second: ChatResult = await model.ask(ChatRequest(messages=messages, tools=[TOOL]))
+    if not second.text.startswith("The sum is"):
+        raise RuntimeError(f"unexpected answer {second.text!r}")
+
+
+async def agent_turn(agent: AgentRef, index: int) -> None:
+    """One agent turn with memory on, in a thread of its own every ten turns."""
+    result = await agent.generate(PROMPT, thread=f"bench-{index // 10}", resource="bench")
+    if not result.text.startswith("The sum is"):
+        raise RuntimeError(f"unexpected answer {result.text!r}")
+
+
+async def overhead(
+    turns: int, rounds: int, model: ActorRef, agent: AgentRef, bare: AgentRef
+) -> dict[str, Any]:
+    """Interleaved rounds of direct turns, agent turns with memory and agent turns without
+    memory (``bare``); the median ratios of their times to the direct ones."""
+    ratios: list[float] = []
+    bare_ratios: list[float] = []
+    direct_rates: list[float] = []
+    agent_rates: list[float] = []
+    counter = 0
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(turns):
+            await direct_turn(model)
+        direct = time.perf_counter() - start
+        start = time.perf_counter()
+        for _ in range(turns):
+            await agent_turn(agent, counter)
+            counter += 1
+        agentic = time.perf_counter() - start
+        start = time.perf_counter()
+        for _ in range(turns):
+            await bare.generate(PROMPT)
+        without_memory = time.perf_counter() - start
+        ratios.append(agentic / direct)
+        bare_ratios.append(without_memory / direct)
+        direct_rates.append(turns / direct)
+        agent_rates.append(turns / agentic)
+    return {
+        "direct_turns_per_s": round(statistics.median(direct_rates), 1),
+        "agent_turns_per_s": round(statistics.median(agent_rates), 1),
+        "agent_overhead_ratio": round(statistics.median(ratios), 3),
+        "no_memory_overhead_ratio": round(statistics.median(bare_ratios), 3),
+    }
+
+
+async def conversations(agent: AgentRef, count: int, turns: int) -> dict[str, Any]:
+    """``count`` conversations of ``turns`` turns each, all live at once."""
+    gc.collect()
+    before = rss_bytes()
+    peak = before
+    start = time.perf_counter()
+
+    async def converse(index: int) -> None:
+        for turn in range(turns):
+            text = f"conversation {index} turn {turn}"
+            await agent.generate(text, thread=f"c-{index}", resource=f"user-{index}")
+
+    async with trio.open_nursery() as nursery:
+        for index in range(count):
+            nursery.start_soon(converse, index)
+        while nursery.child_tasks:
+            peak = max(peak, rss_bytes())
+            await trio.sleep(0.05)
+    elapsed = time.perf_counter() - start
+    return {
+        "conversations": count,
+        "turns_per_conversation": turns,
+        "conversation_turns_per_s": round(count * turns / elapsed, 1),
+        "bytes_per_conversation": round((peak - before) / count),
+    }
+
+
+async def run(quick: bool) -> None:
+    """Spawn the scripted model, a file-backed store and the agent; run both measurements."""
+    config = RuntimeConfig(telemetry=TelemetryConfig(enabled=False))
+    with tempfile.TemporaryDirectory() as scratch:
+        async with open_runtime(config) as rt:
+            model = await spawn_provider(rt, "scripted", ScriptedConfig())
+            path = os.path.join(scratch, "bench.db")
+            await rt.spawn(SqliteStore, path, synchronous="normal", name="store", kind="store")
+            spec = Agent(
+                name="bench",
+                instructions=INSTRUCTIONS,
+                model="scripted",
+                tools=[add],
+                memory=Memory(last_messages=10),
+            )
+            agent = await rt.spawn(spec)
+            bare = await rt.spawn(dataclasses.replace(spec, name="bare", memory=None))
+            for index in range(20):  # warm-up
+                await direct_turn(model)
+                await agent_turn(agent, -1 - index)
+            turns, rounds = (100, 3) if quick else (500, 5)
+            cost = await overhead(turns, rounds, model, agent, bare)
+            emit({"measure": "overhead", "turns": turns, "rounds": rounds, **cost})
+            live = await conversations(agent, 1000, 5)
+            emit({"measure": "conversations", **live})
+    emit(
+        {
+            "bench": "agents",
+            "agent_overhead_ratio": cost["agent_overhead_ratio"],
+            "no_memory_overhead_ratio": cost["no_memory_overhead_ratio"],
+            "agent_turns_per_s": cost["agent_turns_per_s"],
+            "direct_turns_per_s": cost["direct_turns_per_s"],
+            "bytes_per_conversation": live["bytes_per_conversation"],
+            "targets": {"agent_overhead_ratio": 2.0, "bytes_per_conversation": 50_000},
+        }
+    )
+
+
+def main() -> None:
+    """Entry point: ``python -m bench.agents [--quick]``."""
+    args = parse_args(__doc__ or "agents benchmark")
+    trio.run(run, args.quick)
+
+
+if __name__ == "__main__":
+    main()
