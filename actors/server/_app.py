@@ -17,7 +17,7 @@ from actors.server._context import AppContext
 from actors.server._http import BadRequest, NotFound, json_response
 from actors.server._middleware import AuthMiddleware, BodyLimitMiddleware, TracingMiddleware
 from actors.server._openapi import openapi_document
-from actors.server.routes import tools, vectors, workflows
+from actors.server.routes import agents, memory, tools, vectors, workflows
 
 __all__ = ["build_app"]
 
@@ -63,6 +63,8 @@ def route_table() -> list[BaseRoute]:
     return [
         Route("/health", health, methods=["GET"]),
         Route("/api/openapi.json", openapi, methods=["GET"]),
+        *agents.routes(),
+        *memory.routes(),
         *tools.routes(),
         *workflows.routes(),
         *vectors.routes(),

@@ -33,3 +33,5 @@ class ServerConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     cors_origins: list[str] = msgspec.field(default_factory=lambda: ["*"])
     body_limit: Annotated[int, msgspec.Meta(ge=1)] = 4 * 1024 * 1024
     grace: Annotated[float, msgspec.Meta(ge=0)] = 10.0
+    memory_store: str = "store"
+    """The SQLite store actor whose threads the memory routes serve."""
