@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import inspect
+import keyword
 import threading
 from typing import Any, Literal
 
@@ -172,7 +173,9 @@ HINTS: list[tuple[Any, str, st.SearchStrategy[Any]]] = [
     (list[int], "array", st.lists(st.integers(0, 9), max_size=3)),
     (Literal["x", "y"], "enum", st.sampled_from(["x", "y"])),
 ]
-names = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
+names = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(
+    lambda n: not keyword.iskeyword(n)
+)
 signatures = st.lists(
     st.tuples(names, st.integers(0, len(HINTS) - 1), st.booleans()),
     max_size=6,
