@@ -186,10 +186,24 @@ async def delete_index(request: Request) -> Response:
     return json_response({"success": True})
 
 
+async def list_vector_stores(request: Request) -> Response:
+    """The vector stores: the store actors that answer ``ListIndexes``."""
+    ctx = AppContext.of(request)
+    found: list[dict[str, str]] = []
+    for name, ref in sorted(ctx.rt.actors("store").items()):
+        try:
+            await ref.ask(ListIndexes())
+        except InvalidRequest:  # a store of another sort
+            continue
+        found.append({"id": name, "name": name, "type": "UsearchVector"})
+    return json_response({"vectors": found})
+
+
 def routes() -> list[Route]:
     """The vector routes."""
     base = "/api/vector/{vector_name}"
     return [
+        Route("/api/vectors", list_vector_stores, methods=["GET"]),
         Route(f"{base}/create-index", create_index, methods=["POST"]),
         Route(f"{base}/upsert", upsert, methods=["POST"]),
         Route(f"{base}/query", query, methods=["POST"]),

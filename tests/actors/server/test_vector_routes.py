@@ -112,3 +112,17 @@ async def test_create_index_conflicts_and_is_idempotent(http: httpx.AsyncClient)
     assert (await http.post(f"{BASE}/create-index", json=same)).status_code == 200
     other = await http.post(f"{BASE}/create-index", json={**same, "dimension": 4})
     assert other.status_code == 409
+
+
+async def test_vector_stores_are_listed_and_other_stores_are_not() -> None:
+    from actors.server import GetAddress, Server, ServerConfig
+    from actors.stores import SqliteStore, VectorStore
+    from runtime.testing import open_test_runtime
+
+    async with open_test_runtime() as t:
+        await t.rt.spawn(SqliteStore, ":memory:", name="store", kind="store")
+        await t.rt.spawn(VectorStore, ":memory:", name="default", kind="store")
+        server = await t.rt.spawn(Server, ServerConfig(port=0), name="server")
+        async with httpx.AsyncClient(base_url=await server.ask(GetAddress())) as client:
+            listed = (await client.get("/api/vectors")).json()
+    assert listed == {"vectors": [{"id": "default", "name": "default", "type": "UsearchVector"}]}
