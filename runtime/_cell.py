@@ -193,6 +193,7 @@ class Cell:
     ) -> tuple[BaseException | None, bool]:
         """Run one incarnation to its end: (why it ended or None, whether on_start finished)."""
         self.status = "starting"
+        self._children = None  # as in OTP, each incarnation supervises afresh
         error: BaseException | None = None
         started = False
         actor: Actor | None = None
@@ -238,6 +239,8 @@ class Cell:
         scope.shield = True
         self.status = "running"
         self._announce(task_status, None)
+        if self._pending_error is not None:  # escalated into while starting
+            scope.cancel()
         return True
 
     async def _wind_down(self, actor: Actor) -> None:
@@ -363,9 +366,13 @@ class Cell:
             self._go.set()
 
     def crash(self, error: BaseException) -> None:
-        """End the current incarnation as a crash with ``error`` (used for escalation)."""
+        """End the current incarnation as a crash with ``error`` (used for escalation).
+
+        An incarnation still in ``on_start`` is cancelled as soon as ``on_start`` returns,
+        never while it may be starting a child.
+        """
         self._pending_error = error
-        if self._scope is not None:
+        if self._scope is not None and self.status == "running":
             self._scope.cancel()
 
     async def stop(self, mode: StopMode = "shutdown") -> None:
