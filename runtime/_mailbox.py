@@ -143,15 +143,6 @@ class Envelope:
         self.traceparent = traceparent
         self.deadline = deadline
 
-    @property
-    def abandoned(self) -> bool:
-        """True when nobody waits for the outcome of this request any more."""
-        reply = self.reply
-        if reply is not None:
-            return reply.abandoned
-        stream = self.stream
-        return stream is not None and stream.cancelled
-
     def fail(self, error: BaseException) -> None:
         """Deliver ``error`` to whoever waits for this envelope (no-op for a tell)."""
         if self.reply is not None:
