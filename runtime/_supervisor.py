@@ -56,7 +56,18 @@ class Supervisor:
     def child_spec(
         self, factory: Callable[..., Actor], args: tuple[Any, ...], options: SpawnOptions
     ) -> ChildSpec:
-        """Fill in defaults and validate the spawn options."""
+        """Fill in defaults and validate the spawn options.
+
+        Raises ``TypeError`` for an option ``spawn`` does not know (constructor keywords go
+        through ``functools.partial(factory, ...)``, never as spawn options).
+        """
+        unknown = sorted(set(options) - set(SpawnOptions.__annotations__))
+        if unknown:
+            known = ", ".join(SpawnOptions.__annotations__)
+            raise TypeError(
+                f"spawn() got unknown option(s) {', '.join(unknown)} (known: {known}); pass "
+                "constructor arguments with functools.partial(factory, ...)"
+            )
         defaults = self.runtime.config.runtime
         name = (
             options.get("name")

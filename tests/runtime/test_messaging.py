@@ -33,6 +33,12 @@ async def test_messages_from_one_sender_arrive_in_order(t: TestRuntime) -> None:
         assert [p.seq for p in seen if p.sender == name] == list(range(200))
 
 
+async def test_unknown_spawn_options_are_refused_not_ignored(t: TestRuntime) -> None:
+    with pytest.raises(TypeError, match=r"unknown option\(s\) prefix.*functools\.partial"):
+        await t.rt.spawn(Recorder, prefix=">")
+    assert t.rt.actors("actor") == {}
+
+
 async def test_send_waits_for_space_and_send_nowait_raises(t: TestRuntime) -> None:
     ref = await t.rt.spawn(Recorder, Journal(), name="slow", mailbox=2)
     await ref.send(Sleep(seconds=0.2))  # taken at once, keeps the actor busy
