@@ -17,7 +17,7 @@ class Sum(msgspec.Struct, frozen=True):
     sum: float
 
 
-@tool(id="add")
+@tool(id="add", blocking=False)  # pure arithmetic: no thread needed
 def add(a: float, b: float) -> Sum:
     """Adds two numbers and returns their sum
 

@@ -112,6 +112,13 @@ async def test_sync_tools_run_in_worker_threads() -> None:
 
     assert (await where.call({})).value is False
 
+    @tool(blocking=False)
+    def inline() -> bool:
+        """Reports whether it runs on the main thread."""
+        return threading.current_thread() is threading.main_thread()
+
+    assert (await inline.call({})).value is True
+
 
 async def test_tool_actor_registers_by_kind_and_serves_calls() -> None:
     async with open_test_runtime() as t:
