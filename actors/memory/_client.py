@@ -22,6 +22,7 @@ from actors.messages import (
 from actors.stores import UnknownIndex
 from actors.stores.messages import (
     DeleteMessages,
+    EnsureThread,
     GetMessages,
     GetMessagesById,
     GetThread,
@@ -143,7 +144,7 @@ class MemoryClient:
             working[0] = await self.working_memory(thread, resource)
 
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(self.ensure_thread, thread, resource)
+            nursery.start_soon(self.store.ask, EnsureThread(id=thread, resource_id=resource))
             nursery.start_soon(history)
             if self.options.working_memory is not None:
                 nursery.start_soon(note)

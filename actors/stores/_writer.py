@@ -22,6 +22,7 @@ __all__ = ["GroupCommitWriter"]
 W = TypeVar("W")
 Apply = Callable[[apsw.Connection, W], object]
 AfterCommit = Callable[[Sequence[W], Sequence[object]], None]
+OnCommit = AfterCommit[W]
 
 
 class _Pending(Generic[W]):
@@ -40,7 +41,9 @@ class GroupCommitWriter(Generic[W]):
 
     ``apply(conn, op)`` runs one write inside the transaction. ``after_commit(ops, outcomes)``,
     if given, runs on the same worker thread right after each commit, in commit order (the
-    vector store uses it to update its in-memory index). Start ``run`` in a nursery first.
+    vector store uses it to update its in-memory index). ``on_commit(ops, outcomes)``, if
+    given, runs on the Trio thread after each commit and before any of its writes is
+    acknowledged (the SQLite store updates its cache there). Start ``run`` in a nursery first.
     """
 
     def __init__(
@@ -51,10 +54,12 @@ class GroupCommitWriter(Generic[W]):
         queue_size: int = 1024,
         max_batch: int = 512,
         after_commit: AfterCommit[W] | None = None,
+        on_commit: OnCommit[W] | None = None,
     ) -> None:
         self._db = db
         self._apply = apply
         self._after_commit = after_commit
+        self._on_commit = on_commit
         self._max_batch = max_batch
         self._send, self._receive = trio.open_memory_channel[_Pending[W]](queue_size)
         self._limiter = trio.CapacityLimiter(1)
@@ -115,6 +120,8 @@ class GroupCommitWriter(Generic[W]):
             return
         self.batches += 1
         self.writes += sum(not isinstance(o, Failure) for o in outcomes)
+        if self._on_commit is not None:
+            self._on_commit(ops, outcomes)
         for p, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, Failure):
                 p.error = outcome.error

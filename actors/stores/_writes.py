@@ -26,6 +26,7 @@ from actors.stores.messages import (
     DeleteMessages,
     DeleteThread,
     DeleteWorkflowRun,
+    EnsureThread,
     MessageRecord,
     NewMessage,
     PruneMessages,
@@ -63,10 +64,8 @@ def _apply_op(conn: apsw.Connection, op: TransactionOp, now: float) -> object:  
                 "DELETE FROM records WHERE collection = ? AND id = ?", (op.collection, op.id)
             )
             return conn.changes() > 0
-        case SaveThread():
-            return _save_thread(conn, op, now)
-        case DeleteThread():
-            return _delete_thread(conn, op.thread_id)
+        case SaveThread() | EnsureThread() | DeleteThread():
+            return _thread_op(conn, op, now)
         case SaveMessages():
             return [_save_message(conn, m, i, now) for i, m in enumerate(op.messages)]
         case DeleteMessages():
@@ -101,6 +100,31 @@ def _put(conn: apsw.Connection, op: Put, now: float) -> Record:
     )
     return Record(
         collection=op.collection, id=op.id, data=op.data, created_at=row[0], updated_at=now
+    )
+
+
+def _thread_op(
+    conn: apsw.Connection, op: SaveThread | EnsureThread | DeleteThread, now: float
+) -> object:
+    match op:
+        case SaveThread():
+            return _save_thread(conn, op, now)
+        case EnsureThread():
+            _ensure_thread(conn, op, now)
+            return None
+        case DeleteThread():
+            return _delete_thread(conn, op.thread_id)
+        case _:
+            assert_never(op)
+
+
+def _ensure_thread(conn: apsw.Connection, op: EnsureThread, now: float) -> None:
+    if not op.id or not op.resource_id:
+        raise InvalidRequest("`id` and `resource_id` of a thread must be non-empty strings")
+    conn.execute(
+        "INSERT INTO threads (id, resource_id, title, metadata, created_at, updated_at)"
+        " VALUES (?, ?, '', '{}', ?, ?) ON CONFLICT (id) DO NOTHING",
+        (op.id, op.resource_id, now, now),
     )
 
 

@@ -152,6 +152,14 @@ class SaveThread(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
+class EnsureThread(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """Create the thread for ``resource_id`` unless it exists (an existing thread is left
+    as it is); replies None. Cheap when the store already knows the thread."""
+
+    id: str
+    resource_id: str
+
+
 class DeleteThread(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     """Delete a thread and its messages; replies ``Deleted`` with the message ids."""
 
@@ -234,6 +242,7 @@ TransactionOp = (
     Put
     | Delete
     | SaveThread
+    | EnsureThread
     | DeleteThread
     | SaveMessages
     | DeleteMessages

@@ -21,10 +21,17 @@ import trio
 
 from actors.stores._errors import InvalidRequest, StoreError
 from actors.stores._reads import run_read
+from actors.stores._recent import RecentCache
 from actors.stores._sql import Database, Synchronous
 from actors.stores._writer import GroupCommitWriter
 from actors.stores._writes import apply_write
-from actors.stores.messages import StoreRead, StoreRequest, StoreWrite
+from actors.stores.messages import (
+    EnsureThread,
+    GetMessages,
+    StoreRead,
+    StoreRequest,
+    StoreWrite,
+)
 from runtime import Actor
 
 __all__ = ["SqliteStore"]
@@ -48,6 +55,10 @@ class SqliteStore(Actor):
     holds them committed; reads see committed data only. Bad requests raise ``StoreError``
     subclasses to the asker without crashing the actor. Schema migrations run in ``on_start``.
     An asker that gives up (timeout) on a write may still find it committed later.
+
+    With ``cache`` on (the default) the store answers ``GetMessages`` of recently used
+    threads and ``EnsureThread`` of known threads from memory, kept current by every commit;
+    it assumes this actor is the only writer of its database file.
     """
 
     concurrency: ClassVar[int] = 256
@@ -62,6 +73,7 @@ class SqliteStore(Actor):
         synchronous: Synchronous = "full",
         max_batch: int = 512,
         queue_size: int = 1024,
+        cache: bool = True,
     ) -> None:
         self.path = path
         self._readers = readers
@@ -71,6 +83,7 @@ class SqliteStore(Actor):
         self._db: Database | None = None
         self._writer: GroupCommitWriter[StoreWrite] | None = None
         self._read_limiter = trio.CapacityLimiter(readers)
+        self._cache = RecentCache() if cache else None
 
     async def on_start(self) -> None:
         """Open the database (migrating it) on a worker thread and start the writer task."""
@@ -81,8 +94,13 @@ class SqliteStore(Actor):
             limiter=self._read_limiter,
         )
         self._db = db
+        cache = self._cache
         self._writer = GroupCommitWriter(
-            db, apply_write, max_batch=self._max_batch, queue_size=self._queue_size
+            db,
+            apply_write,
+            max_batch=self._max_batch,
+            queue_size=self._queue_size,
+            on_commit=None if cache is None else cache.committed,
         )
         await self.ctx.nursery.start(self._writer.run)
 
@@ -96,12 +114,33 @@ class SqliteStore(Actor):
         """Dispatch a write to the group-commit writer and a read to a reader thread."""
         if self._db is None or self._writer is None:
             raise StoreError(f"store {self.ctx.name!r} is not open")
+        cache = self._cache
         if _is_write(msg):
+            if cache is not None and isinstance(msg, EnsureThread) and cache.knows_thread(msg.id):
+                return None
             return await self._writer.submit(msg)
         if _is_read(msg):
-            read = functools.partial(run_read, op=msg)
-            return await trio.to_thread.run_sync(self._db.read, read, limiter=self._read_limiter)
+            if cache is not None and isinstance(msg, GetMessages):
+                return await self._cached_messages(cache, msg)
+            return await self._read(msg)
         raise InvalidRequest(f"store {self.ctx.name!r} does not handle {type(msg).__name__}")
+
+    async def _read(self, msg: StoreRead) -> Any:
+        assert self._db is not None
+        read = functools.partial(run_read, op=msg)
+        return await trio.to_thread.run_sync(self._db.read, read, limiter=self._read_limiter)
+
+    async def _cached_messages(self, cache: RecentCache, msg: GetMessages) -> Any:
+        found = cache.messages(msg)
+        if found is not None:
+            return found
+        cache.reading(msg.thread_id)
+        records = None
+        try:
+            records = await self._read(msg)
+        finally:
+            cache.read(msg, records)
+        return records
 
     @property
     def commit_stats(self) -> tuple[int, int]:

@@ -1,0 +1,183 @@
+"""What the store remembers between requests so an agent turn needs no read thread hop.
+
+An agent turn reads the newest messages of its thread and makes sure the thread exists,
+then appends the turn. Both reads are answered from memory when possible:
+
+* the ids of threads known to exist (an ``EnsureThread`` for one of them needs no write);
+* per thread, a *window*: the newest messages in order, or all of them (``complete``).
+
+The store actor is the only writer of its database, so every committed write is applied
+to this cache on the Trio thread before its sender is acknowledged; a read that raced with
+a commit to the same thread is not remembered (it may predate the commit). Everything is
+bounded (least recently used threads are forgotten) and all methods are synchronous and
+cheap: they run on the Trio thread.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from actors.stores._sql import Failure
+from actors.stores.messages import (
+    Deleted,
+    DeleteMessages,
+    DeleteThread,
+    EnsureThread,
+    GetMessages,
+    MessageRecord,
+    PruneMessages,
+    SaveMessages,
+    SaveThread,
+    StoreWrite,
+    Transaction,
+)
+
+__all__ = ["RecentCache"]
+
+
+class _Window:
+    __slots__ = ("complete", "records")
+
+    def __init__(self, records: list[MessageRecord], *, complete: bool) -> None:
+        self.records = records
+        self.complete = complete
+
+    def answer(self, last: int | None) -> list[MessageRecord] | None:
+        if last is None:
+            return list(self.records) if self.complete else None
+        if last <= 0:
+            return None
+        if self.complete or last <= len(self.records):
+            return self.records[-last:]
+        return None
+
+    def save(self, record: MessageRecord, limit: int) -> None:
+        for index, held in enumerate(self.records):
+            if held.id == record.id:  # an update keeps created_at and seq: same place
+                self.records[index] = record
+                return
+        oldest = self.records[0] if self.records else None
+        if not self.complete and (
+            oldest is None or (record.created_at, record.seq) < (oldest.created_at, oldest.seq)
+        ):
+            return  # an older message outside the window: the newest ones did not change
+        self.records.append(record)
+        self.records.sort(key=lambda r: (r.created_at, r.seq))
+        if len(self.records) > limit:
+            del self.records[: len(self.records) - limit]
+            self.complete = False
+
+    def drop(self, ids: set[str]) -> None:
+        # The newest N minus some is still the newest N - k: the window stays right.
+        self.records = [r for r in self.records if r.id not in ids]
+
+
+class RecentCache:
+    """Known threads and recent-message windows of one store; see the module docstring."""
+
+    def __init__(self, *, threads: int = 4096, windows: int = 1024, window: int = 256) -> None:
+        self._known: OrderedDict[str, None] = OrderedDict()
+        self._windows: OrderedDict[str, _Window] = OrderedDict()
+        self._max_known = threads
+        self._max_windows = windows
+        self._window = window
+        self._reading: dict[str, int] = {}
+        self._raced: set[str] = set()
+        self.hits = 0
+        self.misses = 0
+
+    # -- threads ---------------------------------------------------------------------------
+    def knows_thread(self, thread_id: str) -> bool:
+        """Whether ``thread_id`` is known to exist (committed)."""
+        if thread_id in self._known:
+            self._known.move_to_end(thread_id)
+            return True
+        return False
+
+    def _know(self, thread_id: str) -> None:
+        self._known[thread_id] = None
+        self._known.move_to_end(thread_id)
+        if len(self._known) > self._max_known:
+            self._known.popitem(last=False)
+
+    # -- message windows -------------------------------------------------------------------
+    def messages(self, op: GetMessages) -> list[MessageRecord] | None:
+        """The answer to ``op`` from memory, or None when it must be read from the database."""
+        window = self._windows.get(op.thread_id)
+        found = None if window is None else window.answer(op.last)
+        if found is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._windows.move_to_end(op.thread_id)
+        return found
+
+    def reading(self, thread_id: str) -> None:
+        """A database read of ``thread_id``'s messages starts (pair with ``read``)."""
+        self._reading[thread_id] = self._reading.get(thread_id, 0) + 1
+
+    def read(self, op: GetMessages, records: list[MessageRecord] | None) -> None:
+        """The read started by ``reading`` ended with ``records`` (None: it failed).
+
+        Remembered unless a write to the same thread committed while it ran.
+        """
+        thread = op.thread_id
+        left = self._reading[thread] - 1
+        raced = thread in self._raced
+        if left:
+            self._reading[thread] = left
+        else:
+            del self._reading[thread]
+            self._raced.discard(thread)
+        if records is None or raced or len(records) > self._window:
+            return
+        complete = op.last is None or len(records) < op.last
+        self._windows[thread] = _Window(list(records), complete=complete)
+        self._windows.move_to_end(thread)
+        if len(self._windows) > self._max_windows:
+            self._windows.popitem(last=False)
+
+    # -- commits ---------------------------------------------------------------------------
+    def committed(self, ops: Sequence[StoreWrite], outcomes: Sequence[object]) -> None:
+        """Apply a committed batch (in commit order); failed writes changed nothing."""
+        for op, outcome in zip(ops, outcomes, strict=True):
+            if isinstance(outcome, Failure):
+                continue
+            if isinstance(op, Transaction):
+                assert isinstance(outcome, list)
+                for inner, result in zip(op.ops, outcome, strict=True):
+                    self._apply(inner, result)
+            else:
+                self._apply(op, outcome)
+
+    def _touch(self, thread_id: str) -> None:
+        if thread_id in self._reading:
+            self._raced.add(thread_id)
+
+    def _apply(self, op: object, outcome: object) -> None:
+        match op:
+            case SaveThread(id=thread) | EnsureThread(id=thread):
+                self._know(thread)
+            case DeleteThread(thread_id=thread):
+                self._known.pop(thread, None)
+                self._windows.pop(thread, None)
+                self._touch(thread)
+            case SaveMessages():
+                assert isinstance(outcome, list)
+                for record in outcome:
+                    self._touch(record.thread_id)
+                    window = self._windows.get(record.thread_id)
+                    if window is not None:
+                        window.save(record, self._window)
+            case DeleteMessages() | PruneMessages():
+                assert isinstance(outcome, Deleted)
+                self._forget(set(outcome.ids))
+
+    def _forget(self, ids: set[str]) -> None:
+        if not ids:
+            return
+        for thread in self._reading:
+            self._raced.add(thread)  # a deleted id's thread is unknown here: be safe
+        for window in self._windows.values():
+            window.drop(ids)

@@ -1,0 +1,161 @@
+"""The store's recent-message cache answers exactly what the database would."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import hypothesis.strategies as st
+import trio
+from hypothesis import HealthCheck, given, settings
+
+from actors.stores import SqliteStore
+from actors.stores.messages import (
+    DeleteMessages,
+    DeleteThread,
+    EnsureThread,
+    GetMessages,
+    GetThread,
+    NewMessage,
+    PruneMessages,
+    SaveMessages,
+    SaveThread,
+    Transaction,
+)
+from runtime import ActorRef, Mastra, RuntimeConfig, TelemetryConfig, open_runtime
+
+THREADS = ["t1", "t2"]
+IDS = [f"m{i}" for i in range(8)]
+
+save = st.builds(
+    lambda thread, ids, at: SaveMessages(
+        messages=[
+            NewMessage(
+                id=f"{thread}-{i}",
+                thread_id=thread,
+                resource_id="u",
+                role="user",
+                content={"text": f"{i}@{at}"},
+                created_at=None if at is None else float(at),
+            )
+            for i in ids
+        ]
+    ),
+    st.sampled_from(THREADS),
+    st.lists(st.sampled_from(IDS), min_size=1, max_size=3, unique=True),
+    st.one_of(st.none(), st.integers(1, 5)),
+)
+delete = st.builds(
+    lambda thread, ids: DeleteMessages(ids=[f"{thread}-{i}" for i in ids]),
+    st.sampled_from(THREADS),
+    st.lists(st.sampled_from(IDS), min_size=1, max_size=3),
+)
+prune = st.builds(lambda keep: PruneMessages(resource_id="u", keep_last=keep), st.integers(0, 6))
+drop_thread = st.builds(lambda t: DeleteThread(thread_id=t), st.sampled_from(THREADS))
+in_transaction = st.builds(lambda ops: Transaction(ops=ops), st.lists(save | delete, max_size=2))
+read = st.builds(
+    lambda t, last: GetMessages(thread_id=t, last=last),
+    st.sampled_from(THREADS),
+    st.one_of(st.none(), st.integers(1, 6)),
+)
+operation = save | delete | prune | drop_thread | in_transaction | read
+
+
+async def _stores(rt: Mastra, directory: Path) -> tuple[ActorRef, ActorRef]:
+    cached = await rt.spawn(
+        functools.partial(SqliteStore, str(directory / "cached.db"), synchronous="off"),
+        name="cached",
+        kind="store",
+    )
+    plain = await rt.spawn(
+        functools.partial(SqliteStore, str(directory / "plain.db"), synchronous="off", cache=False),
+        name="plain",
+        kind="store",
+    )
+    for store in (cached, plain):
+        for thread in THREADS:
+            await store.ask(SaveThread(id=thread, resource_id="u"))
+    return cached, plain
+
+
+def _bodies(records: object) -> list[tuple[str, object]]:
+    assert isinstance(records, list)
+    return [(r.id, r.content) for r in records]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ops=st.lists(operation, max_size=25))
+def test_cached_reads_match_the_database(tmp_path_factory: object, ops: list[object]) -> None:
+    async def main() -> None:
+        directory = Path(str(tmp_path_factory.mktemp("recent")))  # type: ignore[attr-defined]
+        config = RuntimeConfig(telemetry=TelemetryConfig(enabled=False))
+        async with open_runtime(config) as rt:
+            cached, plain = await _stores(rt, directory)
+            for op in ops:
+                if isinstance(op, GetMessages):
+                    assert _bodies(await cached.ask(op)) == _bodies(await plain.ask(op)), op
+                    continue
+                await cached.ask(op)
+                await plain.ask(op)
+            for thread in THREADS:
+                for last in (None, 1, 3, 6):
+                    op = GetMessages(thread_id=thread, last=last)
+                    assert _bodies(await cached.ask(op)) == _bodies(await plain.ask(op)), op
+
+    trio.run(main)
+
+
+async def test_repeated_history_reads_come_from_memory(tmp_path: Path) -> None:
+    config = RuntimeConfig(telemetry=TelemetryConfig(enabled=False))
+    async with open_runtime(config) as rt:
+        store = await rt.spawn(SqliteStore, str(tmp_path / "s.db"), name="s", kind="store")
+        await store.ask(EnsureThread(id="t", resource_id="u"))
+        cache = store._cell.instance._cache  # type: ignore[union-attr]
+        for turn in range(5):
+            history = await store.ask(GetMessages(thread_id="t", last=4))
+            assert len(history) == min(2 * turn, 4)
+            message = NewMessage(id=f"q{turn}", thread_id="t", role="user", content="q")
+            answer = NewMessage(id=f"a{turn}", thread_id="t", role="assistant", content="a")
+            await store.ask(SaveMessages(messages=[message, answer]))
+        assert (cache.hits, cache.misses) == (4, 1)
+        ids = [r.id for r in await store.ask(GetMessages(thread_id="t", last=3))]
+        assert ids == ["a3", "q4", "a4"]
+
+
+async def test_ensure_thread_creates_once_and_keeps_an_existing_thread(tmp_path: Path) -> None:
+    config = RuntimeConfig(telemetry=TelemetryConfig(enabled=False))
+    async with open_runtime(config) as rt:
+        store = await rt.spawn(SqliteStore, str(tmp_path / "s.db"), name="s", kind="store")
+        await store.ask(SaveThread(id="t", resource_id="u", title="kept"))
+        await store.ask(EnsureThread(id="t", resource_id="other"))
+        await store.ask(EnsureThread(id="new", resource_id="u"))
+        kept = await store.ask(GetThread(thread_id="t"))
+        created = await store.ask(GetThread(thread_id="new"))
+        assert (kept.title, kept.resource_id) == ("kept", "u")
+        assert created.resource_id == "u"
+        await store.ask(DeleteThread(thread_id="new"))
+        await store.ask(EnsureThread(id="new", resource_id="u"))  # forgotten on delete
+        assert await store.ask(GetThread(thread_id="new")) is not None
+
+
+async def test_updating_an_old_message_leaves_the_newest_window_right(tmp_path: Path) -> None:
+    config = RuntimeConfig(telemetry=TelemetryConfig(enabled=False))
+    async with open_runtime(config) as rt:
+        store = await rt.spawn(SqliteStore, str(tmp_path / "s.db"), name="s", kind="store")
+        await store.ask(EnsureThread(id="t", resource_id="u"))
+
+        def message(i: int, text: str) -> NewMessage:
+            return NewMessage(
+                id=f"m{i}", thread_id="t", role="user", content=text, created_at=float(i)
+            )
+
+        await store.ask(SaveMessages(messages=[message(i, "old") for i in range(5)]))
+        assert [r.id for r in await store.ask(GetMessages(thread_id="t", last=2))] == [
+            "m3",
+            "m4",
+        ]
+        await store.ask(SaveMessages(messages=[message(0, "edited")]))  # outside the window
+        newest = await store.ask(GetMessages(thread_id="t", last=3))
+        assert [(r.id, r.content) for r in newest] == [("m2", "old"), ("m3", "old"), ("m4", "old")]
