@@ -18,6 +18,7 @@ import os
 import statistics
 import tempfile
 import time
+from functools import partial
 from typing import Any
 
 import trio
@@ -136,7 +137,9 @@ async def run(quick: bool) -> None:
         async with open_runtime(config) as rt:
             model = await spawn_provider(rt, "scripted", ScriptedConfig())
             path = os.path.join(scratch, "bench.db")
-            await rt.spawn(SqliteStore, path, synchronous="normal", name="store", kind="store")
+            await rt.spawn(
+                partial(SqliteStore, path, synchronous="normal"), name="store", kind="store"
+            )
             spec = Agent(
                 name="bench",
                 instructions=INSTRUCTIONS,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +134,7 @@ async def main(quick: bool) -> None:
         async with open_runtime(config) as rt:
             db = str(Path(tmp) / "bench.db")
             store = await rt.spawn(
-                SqliteStore, db, synchronous="normal", name="store", kind="store"
+                partial(SqliteStore, db, synchronous="normal"), name="store", kind="store"
             )
             save = await store_save(store, runs)
             emit({"case": "store_save", "writes": runs, "save_us": save * 1e6})

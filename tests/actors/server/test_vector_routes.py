@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -17,7 +18,7 @@ async def http(open_server: OpenServer, tmp_path: Path) -> AsyncIterator[httpx.A
     async with open_server() as (t, client):
         await t.rt.spawn(VectorStore, ":memory:", name="default", kind="store")
         db = str(tmp_path / "m.db")
-        await t.rt.spawn(SqliteStore, db, synchronous="normal", name="store", kind="store")
+        await t.rt.spawn(partial(SqliteStore, db, synchronous="normal"), name="store", kind="store")
         yield client
 
 

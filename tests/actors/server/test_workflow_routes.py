@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from tests.actors.server.conftest import OpenServer
 async def http(open_server: OpenServer, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     async with open_server() as (t, client):
         db = str(tmp_path / "wf.db")
-        await t.rt.spawn(SqliteStore, db, synchronous="normal", name="store", kind="store")
+        await t.rt.spawn(partial(SqliteStore, db, synchronous="normal"), name="store", kind="store")
         await t.rt.spawn(three_step.deploy(store="store"))
         await t.rt.spawn(approval.deploy(store="store"))
         yield client
