@@ -30,7 +30,7 @@ from runtime._errors import (
 )
 from runtime._logging import configure_logging
 from runtime._mailbox import Envelope
-from runtime._ref import ActorRef
+from runtime._ref import ActorRef, StreamCall
 from runtime._root import ActorStats, Mastra, open_runtime
 from runtime._spawn import Spawnable, Spawner, SpawnOptions
 
@@ -58,6 +58,7 @@ __all__ = [
     "SelfAskError",
     "SpawnOptions",
     "Spawnable",
+    "StreamCall",
     "Spawner",
     "StreamClosed",
     "StreamWriter",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -15,7 +13,7 @@ from runtime._mailbox import Envelope, Reply, StreamReply
 if TYPE_CHECKING:
     from runtime._cell import Cell
 
-__all__ = ["ActorRef"]
+__all__ = ["ActorRef", "StreamCall"]
 
 
 class ActorRef:
@@ -105,27 +103,96 @@ class ActorRef:
             f"actor {self._cell.name!r} did not reply to {type(msg).__name__} within {timeout}s"
         )
 
-    @asynccontextmanager
-    async def stream(
-        self, msg: object, *, buffer: int | None = None
-    ) -> AsyncIterator[AsyncIterator[Any]]:
+    def stream(self, msg: object, *, buffer: int | None = None) -> StreamCall:
         """Send ``msg`` and iterate the chunks the handler writes with ``ctx.reply_stream``.
 
-        The iterator ends when the handler returns; it raises ``ActorCrashed`` /
-        ``ActorStopped`` if the handler failed or the actor stopped. Leaving the block early
-        (or being cancelled) cancels the handler.
+        Use it as ``async with ref.stream(msg) as chunks: async for chunk in chunks`` (the
+        block bounds the call), or iterate it directly: ``async for chunk in ref.stream(msg)``.
+        The message is sent when the block is entered or the first chunk is awaited. The
+        iterator ends when the handler returns; it raises ``ActorCrashed`` / ``ActorStopped``
+        if the handler failed or the actor stopped. Leaving the block early, being cancelled,
+        or dropping a directly iterated stream (``break``) cancels the handler.
         """
         self._check_not_self(msg)
         size = self._cell.runtime.config.runtime.stream_buffer if buffer is None else buffer
+        return StreamCall(self, msg, size)
+
+    async def _open_stream(self, msg: object, size: int) -> StreamReply:
         slot = StreamReply(size)
         env = self._envelope(msg)
         env.stream = slot
         try:
             await self._cell.mailbox.put(env)
-            yield _Chunks(slot)
-        finally:
+        except BaseException:
             slot.cancel()
             slot.receive.close()
+            raise
+        return slot
+
+
+class StreamCall:
+    """One streaming call: an async context manager and an async iterator of its chunks.
+
+    Cancelling the call (leaving the ``async with`` block, ``aclose``, or the object being
+    dropped mid-iteration) cancels the handler; chunks not yet read are discarded.
+    """
+
+    __slots__ = ("_chunks", "_done", "_msg", "_ref", "_size", "_slot")
+
+    def __init__(self, ref: ActorRef, msg: object, size: int) -> None:
+        self._ref = ref
+        self._msg = msg
+        self._size = size
+        self._slot: StreamReply | None = None
+        self._chunks: _Chunks | None = None
+        self._done = False
+
+    async def _open(self) -> _Chunks:
+        if self._done or self._slot is not None:
+            raise RuntimeError("a stream call is sent once: call stream() again for another")
+        self._slot = await self._ref._open_stream(self._msg, self._size)
+        self._chunks = _Chunks(self._slot)
+        return self._chunks
+
+    async def __aenter__(self) -> _Chunks:
+        return await self._open()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __aiter__(self) -> StreamCall:
+        return self
+
+    async def __anext__(self) -> Any:
+        if self._done:
+            raise StopAsyncIteration
+        chunks = self._chunks or await self._open()
+        try:
+            return await chunks.__anext__()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Cancel the call (idempotent); the handler is cancelled if it still runs."""
+        self._done = True
+        slot, self._slot = self._slot, None
+        if slot is not None:
+            slot.cancel()
+            slot.receive.close()
+
+    async def aclose(self) -> None:
+        """``close`` as an awaitable, for ``contextlib.aclosing``."""
+        self.close()
+
+    def __del__(self) -> None:
+        if self._slot is None:
+            return
+        try:
+            trio.lowlevel.current_trio_token()
+        except RuntimeError:
+            return  # collected off the Trio thread: cancel scopes are not thread-safe
+        self.close()
 
 
 class _Chunks:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import msgspec
 
 from actors.agent._structured import schema_for
 from actors.agent.messages import (
-    AgentChunk,
     AgentInfo,
     DescribeAgent,
     Generate,
@@ -21,7 +19,7 @@ from actors.agent.messages import (
     StructuredOutput,
 )
 from actors.messages import ChatMessage, UserMessage
-from runtime import ActorRef
+from runtime import ActorRef, StreamCall
 
 __all__ = ["AgentRef"]
 
@@ -106,8 +104,7 @@ class AgentRef:
             return msgspec.structs.replace(result, object=parsed)
         return result
 
-    @asynccontextmanager
-    async def stream(
+    def stream(
         self,
         messages: str | Sequence[ChatMessage],
         *,
@@ -117,11 +114,13 @@ class AgentRef:
         max_steps: int | None = None,
         output: type[Any] | dict[str, Any] | None = None,
         request_context: dict[str, Any] | None = None,
-    ) -> AsyncIterator[AsyncIterator[AgentChunk]]:
+    ) -> StreamCall:
         """Run one turn, yielding its ``AgentChunk`` values as they are produced (options as
-        for ``generate``). Leaving the block early cancels the turn: the model call stops and
-        the completed steps plus the partial text are stored. A failed turn sends an
-        ``AgentError`` chunk and then raises its error from the iterator.
+        for ``generate``): ``async with agent.stream(...) as chunks: async for c in chunks``
+        or simply ``async for c in agent.stream(...)``. Leaving the block or the loop early
+        cancels the turn: the model call stops and the completed steps plus the partial text
+        are stored. A failed turn sends an ``AgentError`` chunk and then raises its error
+        from the iterator.
         """
         fields = _options(
             messages,
@@ -132,5 +131,4 @@ class AgentRef:
             output=output,
             request_context=request_context,
         )
-        async with self.ref.stream(StreamGenerate(**fields)) as chunks:
-            yield chunks
+        return self.ref.stream(StreamGenerate(**fields))

@@ -162,6 +162,30 @@ async def test_leaving_a_stream_early_cancels_the_handler(t: TestRuntime) -> Non
     assert t.rt.stats()["endless"].failed == 0
 
 
+async def test_a_stream_can_be_iterated_directly(t: TestRuntime) -> None:
+    ref = await t.rt.spawn(Recorder, Journal(), name="streamer")
+    assert [c async for c in ref.stream(Chunks(count=3))] == [0, 1, 2]
+    got: list[int] = []
+    with pytest.raises(ActorCrashed):
+        async for c in ref.stream(Chunks(count=5, fail_at=2)):
+            got.append(c)
+    assert got == [0, 1]
+
+
+async def test_breaking_out_of_a_directly_iterated_stream_cancels_the_handler(
+    t: TestRuntime,
+) -> None:
+    state: dict[str, int] = {}
+    ref = await t.rt.spawn(Endless, state, name="endless")
+    async for c in ref.stream("go", buffer=1):
+        if c == 3:
+            break
+    with trio.fail_after(1):
+        while not state.get("cancelled"):
+            await trio.sleep(0.001)
+    assert t.rt.stats()["endless"].failed == 0
+
+
 class Picky(Actor):
     expected_errors = (KeyError,)
 

@@ -33,6 +33,7 @@ PUBLIC = {
     "SpawnOptions",
     "Spawnable",
     "Spawner",
+    "StreamCall",
     "StreamClosed",
     "StreamWriter",
     "SupervisionConfig",

@@ -73,6 +73,15 @@ async def test_stream_and_generate_agree(t: TestRuntime) -> None:
     assert deltas == generated.text
 
 
+async def test_a_stream_can_be_iterated_without_a_block(t: TestRuntime) -> None:
+    ref = await t.rt.spawn(ECHO)
+    generated = await ref.generate("please add 2 and 40")
+    streamed = [chunk async for chunk in ref.stream("please add 2 and 40")]
+    final = streamed[-1]
+    assert isinstance(final, AgentFinish)
+    assert final.result.text == generated.text
+
+
 async def test_text_deltas_arrive_before_the_answer_is_complete(t: TestRuntime) -> None:
     await spawn_provider(t.rt, "slow", ScriptedConfig(chunk_delay=0.05))
     ref = await t.rt.spawn(Agent(name="slow", instructions="", model="slow"))
