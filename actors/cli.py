@@ -14,7 +14,7 @@ import pkgutil
 import sys
 from typing import Any
 
-from runtime import ActorConfig, ConfigError, Spawnable, load_config
+from runtime import ActorConfig, ConfigError, Spawnable, add_config_dir_to_path, load_config
 
 __all__ = ["check_actor", "check_actors", "main"]
 
@@ -82,6 +82,7 @@ def main(argv: list[str]) -> int:
     except ConfigError as exc:
         print(f"mastra build: {exc}", file=sys.stderr)
         return 2
+    add_config_dir_to_path(args.config)
     problems = check_actors(config.actors)
     for problem in problems:
         print(f"mastra build: {problem}", file=sys.stderr)

@@ -13,6 +13,7 @@ from runtime._config import (
     RuntimeSection,
     SupervisionConfig,
     TelemetryConfig,
+    add_config_dir_to_path,
     config_from_dict,
     load_config,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "__version__",
     "config_from_dict",
     "configure_logging",
+    "add_config_dir_to_path",
     "load_config",
     "open_runtime",
 ]

@@ -17,7 +17,7 @@ from importlib.metadata import entry_points
 import trio
 
 from runtime import __version__
-from runtime._config import RuntimeConfig, load_config
+from runtime._config import RuntimeConfig, add_config_dir_to_path, load_config
 from runtime._errors import ActorCrashed, ConfigError, RestartIntensityExceeded
 from runtime._logging import configure_logging
 from runtime._root import open_runtime
@@ -65,6 +65,7 @@ def _serve_main(argv: list[str]) -> int:
     except ConfigError as exc:
         print(f"mastra serve: {exc}", file=sys.stderr)
         return 2
+    add_config_dir_to_path(args.config)
     configure_logging(config.logging)
     try:
         trio.run(serve, config)
@@ -75,6 +76,14 @@ def _serve_main(argv: list[str]) -> int:
         log.error("runtime failed: %s", exc)  # noqa: TRY400 - the cause was logged already
         return 1
     return 0
+
+
+def _summary(name: str, command: Command) -> str:
+    """``name`` and what its module's docstring says it does (``mastra x``: does y)."""
+    module = sys.modules.get(getattr(command, "__module__", ""), None)
+    first = ((module.__doc__ if module else None) or "").strip().splitlines()[:1]
+    _, colon, what = first[0].partition(": ") if first else ("", "", "")
+    return f"{name:<14} {what}" if colon else name
 
 
 def _builtin_commands() -> dict[str, Command]:
@@ -95,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if len(args) > 1 and args[1] in commands:
             return commands[args[1]](["--help"]) if args[1] != "version" else 0
         extra = sorted(set(commands) - set(_builtin_commands()))
-        print(USAGE + "".join(f"  {name}\n" for name in extra), end="")
+        print(USAGE + "".join(f"  {_summary(name, commands[name])}\n" for name in extra), end="")
         return 0
     command = commands.get(args[0])
     if command is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -160,6 +161,14 @@ def config_from_dict(
     except msgspec.ValidationError as exc:
         raise ConfigError(str(exc)) from None
     return msgspec.structs.replace(config, raw=data, source=source)
+
+
+def add_config_dir_to_path(path: str | os.PathLike[str]) -> None:
+    """Put the directory of the config file ``path`` first on ``sys.path`` (once), so the
+    project's own ``"package.module:attr"`` factories import wherever a command starts."""
+    home = str(Path(path).resolve().parent)
+    if home not in sys.path:
+        sys.path.insert(0, home)
 
 
 def load_config(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,7 +19,9 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["version"]) == 0
     assert "mastra-runtime" in capsys.readouterr().out
     assert main(["help"]) == 0
-    assert "serve CONFIG" in capsys.readouterr().out
+    listing = capsys.readouterr().out
+    assert "serve CONFIG" in listing
+    assert re.search(r"^  build +check a configuration", listing, re.M)  # a plugin command
     assert main(["serve", "--help"]) == 0
     assert main([]) == 0
 

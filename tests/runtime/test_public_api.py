@@ -39,6 +39,7 @@ PUBLIC = {
     "SupervisionConfig",
     "TelemetryConfig",
     "__version__",
+    "add_config_dir_to_path",
     "config_from_dict",
     "configure_logging",
     "load_config",

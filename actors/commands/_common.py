@@ -1,0 +1,111 @@
+"""What the commands share: argument parsing, the ``mastra <cmd>: <message>`` error line,
+loading a config the way every command does, and starting it without HTTP servers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import pkgutil
+import sys
+from collections.abc import Callable, Sequence
+
+import msgspec
+
+from actors.cli import check_actors
+from runtime import ConfigError, RuntimeConfig, add_config_dir_to_path, load_config
+
+__all__ = [
+    "UsageError",
+    "command_parser",
+    "load_app_config",
+    "quiet_logging",
+    "run_command",
+    "without_servers",
+]
+
+
+class UsageError(Exception):
+    """A user's mistake (bad flag value, unknown name, refused overwrite): the command prints
+    ``mastra <cmd>: <message>`` on stderr and exits with code 2, never a traceback."""
+
+
+def command_parser(
+    command: str, description: str, examples: Sequence[str]
+) -> argparse.ArgumentParser:
+    """An argument parser for ``mastra <command>`` whose ``--help`` ends with examples."""
+    epilog = "examples:\n" + "\n".join(f"  {example}" for example in examples)
+    return argparse.ArgumentParser(
+        prog=f"mastra {command}",
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def run_command(
+    command: str,
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    body: Callable[[argparse.Namespace], int],
+) -> int:
+    """Parse ``argv`` (default ``sys.argv[1:]``) and run ``body``; returns the exit code.
+
+    ``--help`` returns 0 and a bad flag 2 (argparse prints its message); a ``UsageError`` or
+    ``ConfigError`` from ``body`` is printed as ``mastra <command>: <message>`` and returns 2.
+    Ctrl-C returns 130. Every other exception propagates: it is a bug, not a user's mistake.
+    """
+    try:
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        return body(args)
+    except (UsageError, ConfigError) as exc:
+        print(f"mastra {command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+
+
+def load_app_config(path: str) -> RuntimeConfig:
+    """Load the config at ``path`` and check every actor it names, as ``mastra build`` does.
+
+    The config file's directory is put first on ``sys.path`` (once), so a project's own
+    ``"package.module:attr"`` names import wherever the command is started from.
+    Blocking (reads the file, imports modules): call it before ``trio.run`` or in a thread.
+    Raises ``ConfigError`` (the first problem, naming its ``$.path``; the others follow it).
+    """
+    config = load_config(path)
+    add_config_dir_to_path(path)
+    problems = check_actors(config.actors)
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return config
+
+
+def _is_server(factory_name: str) -> bool:
+    try:
+        factory = pkgutil.resolve_name(factory_name)
+    except Exception:  # import problems are reported by the runtime with their $.path
+        return False
+    from actors.server import Server
+
+    return isinstance(factory, type) and issubclass(factory, Server)
+
+
+def without_servers(config: RuntimeConfig) -> RuntimeConfig:
+    """``config`` minus the HTTP server actors, for commands that talk to agents and
+    workflows directly (so they neither need nor take the server's port)."""
+    kept = [actor for actor in config.actors if not _is_server(actor.factory)]
+    return msgspec.structs.replace(config, actors=kept)
+
+
+def quiet_logging(config: RuntimeConfig, verbose: bool) -> RuntimeConfig:
+    """``config`` logging at WARNING at least, unless ``verbose`` (keeps stdout and the
+    terminal free of the runtime's INFO lines in interactive commands)."""
+    if verbose or logging.getLevelName(config.logging.level) >= logging.WARNING:
+        return config
+    quieter = msgspec.structs.replace(config.logging, level="WARNING")
+    return msgspec.structs.replace(config, logging=quieter)
