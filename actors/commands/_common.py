@@ -8,9 +8,11 @@ import argparse
 import logging
 import pkgutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import IO
 
 import msgspec
+import trio
 
 from actors.cli import check_actors
 from runtime import ConfigError, RuntimeConfig, add_config_dir_to_path, load_config
@@ -109,3 +111,19 @@ def quiet_logging(config: RuntimeConfig, verbose: bool) -> RuntimeConfig:
         return config
     quieter = msgspec.structs.replace(config.logging, level="WARNING")
     return msgspec.structs.replace(config, logging=quieter)
+
+
+def threaded_writer(
+    stream: IO[str], limiter: trio.CapacityLimiter
+) -> Callable[[str], Awaitable[None]]:
+    """An async ``write(text)`` that writes and flushes ``stream`` on a worker thread (a
+    terminal or a pipe may block), one write at a time under ``limiter``."""
+
+    async def write(text: str) -> None:
+        def put() -> None:
+            stream.write(text)
+            stream.flush()
+
+        await trio.to_thread.run_sync(put, limiter=limiter)
+
+    return write

@@ -32,6 +32,7 @@ from actors.commands._common import (
     load_app_config,
     quiet_logging,
     run_command,
+    threaded_writer,
     without_servers,
 )
 from actors.llm import ProviderError
@@ -143,12 +144,7 @@ async def _chat(args: argparse.Namespace, stdin: IO[str], stdout: IO[str]) -> in
             stdin.readline, abandon_on_cancel=True, limiter=limiter
         )
 
-    async def write(text: str) -> None:
-        def put() -> None:
-            stdout.write(text)
-            stdout.flush()
-
-        await trio.to_thread.run_sync(put, limiter=limiter)
+    write = threaded_writer(stdout, limiter)
 
     async with open_runtime(config) as rt:
         agent = _agent(rt, args.agent)

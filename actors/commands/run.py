@@ -30,6 +30,7 @@ from actors.commands._common import (
     load_app_config,
     quiet_logging,
     run_command,
+    threaded_writer,
     without_servers,
 )
 from actors.workflow import InvalidRunState, RunNotFound, RunResult, SchemaViolation, WorkflowRef
@@ -145,14 +146,10 @@ async def _run(args: argparse.Namespace, value: Any, stdout: IO[str]) -> int:
     configure_logging(config.logging)
     limiter = trio.CapacityLimiter(1)
 
+    write = threaded_writer(stdout, limiter)
+
     async def emit(record: Any) -> None:
-        line = _json.encode(record).decode() + "\n"
-
-        def put() -> None:
-            stdout.write(line)
-            stdout.flush()
-
-        await trio.to_thread.run_sync(put, limiter=limiter)
+        await write(_json.encode(record).decode() + "\n")
 
     async with open_runtime(config) as rt:
         wf = _workflow(rt, args.workflow)
