@@ -11,6 +11,7 @@ async with open_runtime() as rt:
 ```
 """
 
+from actors.workflow._adapt import AgentInput, AgentOutput, agent_step, tool_step
 from actors.workflow._errors import (
     InvalidRunState,
     RunNotFound,
@@ -42,9 +43,11 @@ from actors.workflow.messages import (
     WorkflowRequest,
 )
 from actors.workflow.run import WorkflowActor
-from actors.workflow.step import Step, StepContext, step, tool_step
+from actors.workflow.step import Step, StepContext, step
 
 __all__ = [
+    "AgentInput",
+    "AgentOutput",
     "CancelRun",
     "CreateRun",
     "DescribeWorkflow",
@@ -80,6 +83,7 @@ __all__ = [
     "WorkflowInfo",
     "WorkflowRef",
     "WorkflowRequest",
+    "agent_step",
     "step",
     "tool_step",
 ]

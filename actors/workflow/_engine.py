@@ -10,7 +10,6 @@ again over the same snapshot (after a restart or a resume).
 from __future__ import annotations
 
 import inspect
-import time
 from collections.abc import Awaitable, Iterator
 from typing import Any
 
@@ -23,8 +22,9 @@ from actors.workflow._execute import (
     Signal,
     StepExecutor,
     StepRunner,
-    Suspended,
+    Waits,
 )
+from actors.workflow._foreach import run_foreach
 from actors.workflow._graph import (
     BranchNode,
     Condition,
@@ -40,8 +40,7 @@ from actors.workflow._graph import (
 )
 from actors.workflow._persist import SnapshotWriter
 from actors.workflow._schema import check
-from actors.workflow._snapshot import NodeState, RunSnapshot, StepRecord, now_ms
-from actors.workflow._step_actor import StepFailed
+from actors.workflow._snapshot import NodeState, RunSnapshot, now_ms
 from actors.workflow.step import Step
 
 __all__ = ["Engine", "StepRunner"]
@@ -68,8 +67,9 @@ class Engine(StepExecutor):
         hub: EventHub,
         *,
         prefix: str = "",
+        waits: Waits | None = None,
     ) -> None:
-        super().__init__(snapshot, writer, runner, hub, prefix=prefix)
+        super().__init__(snapshot, writer, runner, hub, prefix=prefix, waits=waits)
         self.graph = graph
         self._started: set[str] = set()
         self._inflight = 0
@@ -270,19 +270,15 @@ class Engine(StepExecutor):
     async def _sleep(self, node: SleepNode, state: NodeState, value: Any) -> Any:
         if state.wake_at is None:
             if node.seconds is not None:
-                state.wake_at = time.time() + node.seconds
+                state.wake_at = self.wall_time() + node.seconds
             else:
                 until = node.until
-                state.wake_at = float(until(self._flow(value)) if callable(until) else until or 0)
-            record = StepRecord(status="waiting", payload=value, started_at=now_ms())
-            self.snapshot.context[node.id] = record
-            await self.writer.commit()
-        await trio.sleep(max(0.0, state.wake_at - time.time()))
-        started = self.snapshot.context[node.id].started_at
-        self.snapshot.context[node.id] = StepRecord(
-            status="success", payload=value, output=value, started_at=started, ended_at=now_ms()
-        )
-        return value
+                try:
+                    when = until(self._flow(value)) if callable(until) else until
+                    state.wake_at = float(when or 0)
+                except Exception as exc:
+                    raise Failed(f"sleep_until {node.id!r}: {type(exc).__name__}: {exc}") from exc
+        return await self._wait_until(node.id, state.wake_at, value)
 
     async def _nested(self, node: WorkflowNode, state: NodeState, value: Any) -> Any:
         if state.child is None:
@@ -297,7 +293,13 @@ class Engine(StepExecutor):
         record = self._begin(node.id, value)
         await self._emit("workflow-step-start", node.id, record)
         engine = Engine(
-            node.graph, child, self.writer, self.runner, self.hub, prefix=f"{self.prefix}{node.id}."
+            node.graph,
+            child,
+            self.writer,
+            self.runner,
+            self.hub,
+            prefix=f"{self.prefix}{node.id}.",
+            waits=self.waits,
         )
         await engine.run()
         if child.status == "success":
@@ -310,63 +312,7 @@ class Engine(StepExecutor):
         return await self._fail(node.id, record, child.error or "nested workflow failed")
 
     async def _foreach(self, node: ForeachNode, state: NodeState, value: Any) -> Any:
-        step = node.step
-        record = self._begin(step.id, value)
-        if not isinstance(value, list):
-            await self._fail(step.id, record, f"foreach needs a list, got {type(value).__name__}")
-        await self._emit("workflow-step-start", step.id, record)
-        resumed = set(state.suspended) if record.resumed_at is not None else set()
-        state.suspended = []
-        pending = iter([i for i in range(len(value)) if str(i) not in state.done])
-        signals: list[Signal] = []
-
-        async def worker() -> None:
-            for index in pending:
-                if signals and signals[-1].rank >= Bailed.rank:
-                    return
-                resume = record.resume_payload if index in resumed else None
-                try:
-                    await self._item(step, state, index, value[index], resume)
-                except Signal as signal:
-                    signals.append(signal)
-
-        async with trio.open_nursery() as nursery:
-            for _ in range(min(node.concurrency, len(value)) or 1):
-                nursery.start_soon(worker)
-        return await self._foreach_end(step, state, record, value, signals)
-
-    async def _item(self, step: Step, state: NodeState, index: int, item: Any, resume: Any) -> None:
-        try:
-            outcome, _ = await self._attempts(step, item, resume)
-        except StepFailed as exc:
-            raise Failed(f"step {step.id!r} failed on item {index}: {exc}") from exc
-        if outcome.status == "success":
-            state.done[str(index)] = outcome.value
-            await self.writer.flush_soon()
-        elif outcome.status == "suspended":
-            state.suspended.append(index)
-            state.value = outcome.value
-            raise Suspended(step.id)
-        else:
-            raise Bailed(outcome.value)
-
-    async def _foreach_end(
-        self,
-        step: Step,
-        state: NodeState,
-        record: StepRecord,
-        items: list[Any],
-        signals: list[Signal],
-    ) -> Any:
-        if signals:
-            worst = max(signals, key=lambda s: s.rank)
-            if isinstance(worst, Failed):
-                await self._fail(step.id, record, str(worst))
-            if isinstance(worst, Suspended):
-                await self._suspend(step.id, record, state.value)
-            raise worst
-        output = [state.done[str(i)] for i in range(len(items))]
-        return await self._succeed(step.id, record, output, lambda out: _done(state, out))
+        return await run_foreach(self, node.step, state, value, node.concurrency)
 
 
 def _done(state: NodeState, output: Any) -> None:

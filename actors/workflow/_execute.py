@@ -7,6 +7,7 @@ returning, so nothing that depends on the step starts before its snapshot is ack
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
 
@@ -19,7 +20,16 @@ from actors.workflow._step_actor import RunStep, StepFailed, StepOutcome
 from actors.workflow.step import Step
 from runtime import ActorCrashed, ActorStopped
 
-__all__ = ["Bailed", "Failed", "Signal", "StepExecutor", "StepRunner", "Suspended"]
+__all__ = [
+    "Bailed",
+    "Failed",
+    "Signal",
+    "StepExecutor",
+    "StepRunner",
+    "Suspended",
+    "Waits",
+    "wall_time",
+]
 
 StepRunner = Callable[[str, RunStep], Awaitable[StepOutcome]]
 
@@ -50,8 +60,24 @@ class Failed(Signal):
     rank = 3
 
 
+def wall_time() -> float:
+    """Wall-clock seconds since the epoch: what sleep wake-up times are measured in."""
+    return time.time()
+
+
+class Waits:
+    """The sleeps in progress in one run, nested workflows included; the run's status is
+    ``waiting`` while there is at least one."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
 class StepExecutor:
-    """Runs steps of one run (``prefix`` locates a nested workflow's steps)."""
+    """Runs steps of one run (``prefix`` locates a nested workflow's steps; ``waits`` is
+    shared with the engines of nested workflows)."""
 
     def __init__(
         self,
@@ -61,12 +87,14 @@ class StepExecutor:
         hub: EventHub,
         *,
         prefix: str = "",
+        waits: Waits | None = None,
     ) -> None:
         self.snapshot = snapshot
         self.writer = writer
         self.runner = runner
         self.hub = hub
         self.prefix = prefix
+        self.waits = waits if waits is not None else Waits()
 
     def _last_success(self) -> None:
         """Hook called after a success was recorded and before it is saved."""
@@ -84,6 +112,40 @@ class StepExecutor:
         if step_id not in snap.step_execution_path:
             snap.step_execution_path.append(step_id)
         return record
+
+    def wall_time(self) -> float:
+        """The current wall-clock time (``wall_time()``), in epoch seconds."""
+        return wall_time()
+
+    async def _wait_until(self, step_id: str, wake_at: float, value: Any) -> Any:
+        """Sleep until the wall-clock time ``wake_at``, recorded as a ``waiting`` step.
+
+        The run is ``waiting`` (and saved so) meanwhile; a run restarted during the sleep
+        finds ``wake_at`` in its snapshot and sleeps only the rest. Cancellation ends the
+        sleep and leaves the record ``waiting`` for the caller to settle.
+        """
+        snap, run = self.snapshot, self.writer.snapshot
+        record = snap.context.get(step_id)
+        if record is None or record.status != "waiting":
+            record = snap.context[step_id] = StepRecord(
+                status="waiting", payload=value, started_at=now_ms()
+            )
+            if step_id not in snap.step_execution_path:
+                snap.step_execution_path.append(step_id)
+        self.waits.count += 1
+        try:
+            run.status = "waiting"
+            await self.writer.commit()
+            await self._emit("workflow-step-waiting", step_id, record)
+            await trio.sleep(max(0.0, wake_at - wall_time()))
+        finally:
+            self.waits.count -= 1
+            if self.waits.count == 0 and run.status == "waiting":
+                run.status = "running"
+        done = self._finish(step_id, record, "success", output=value)
+        await self.writer.commit()
+        await self._emit("workflow-step-result", step_id, done)
+        return value
 
     async def _emit(self, kind: Any, step_id: str, record: StepRecord) -> None:
         if self.hub.active:

@@ -14,6 +14,10 @@ dag.add(a).add(b, depends_on=["a"]).add(c, depends_on=["a"]).add(d, depends_on=[
 dag.commit()
 ```
 
+An ``Agent`` spec, an ``AgentRef`` or a ``Tool`` can go wherever a step goes: an agent step
+takes ``{prompt}`` and outputs ``{text}``, a tool step takes the tool's input and outputs its
+output (``agent_step`` and ``tool_step`` set ids, retries or structured output).
+
 Building is not thread-safe and happens once at import time; ``commit()`` checks the graph
 (cycles, missing dependencies, duplicate ids, mismatched schemas) and freezes it.
 """
@@ -24,6 +28,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from actors.workflow._adapt import as_step
 from actors.workflow._errors import WorkflowDefinitionError
 from actors.workflow._graph import (
     BranchNode,
@@ -43,8 +48,12 @@ from actors.workflow._graph import (
 from actors.workflow.step import Step
 
 if TYPE_CHECKING:
+    from actors.agent import Agent, AgentRef
+    from actors.tools import Tool
     from actors.workflow._handle import WorkflowDeployment, WorkflowRef
     from runtime import Spawner
+
+    StepLike = Step | Tool | Agent | AgentRef
 
 __all__ = ["Workflow"]
 
@@ -106,45 +115,55 @@ class Workflow:
         self._check_open("chain")
         return self._tail, self._tail_join
 
-    def then(self, step: Step | Workflow) -> Workflow:
-        """Run ``step`` (or a committed nested workflow) after what came before."""
+    def then(self, step: StepLike | Workflow) -> Workflow:
+        """Run ``step`` (or a committed nested workflow) after what came before.
+
+        Wherever a step goes, an ``Agent``, ``AgentRef`` or ``Tool`` may go too (see
+        ``agent_step`` and ``tool_step``); anything else raises ``WorkflowDefinitionError``.
+        """
         deps, join = self._deps()
         if isinstance(step, Workflow):
             return self._chain(WorkflowNode(step.id, deps, join, step.graph))
-        return self._chain(StepNode(step.id, deps, join, step))
+        s = as_step(step)
+        return self._chain(StepNode(s.id, deps, join, s))
 
-    def parallel(self, steps: Sequence[Step]) -> Workflow:
+    def parallel(self, steps: Sequence[StepLike]) -> Workflow:
         """Run ``steps`` concurrently on the same input; the next one gets ``{id: output}``."""
         deps, join = self._deps()
         if not steps:
             raise WorkflowDefinitionError(f"workflow {self.id!r}: parallel() needs steps")
-        return self._chain(*(StepNode(s.id, deps, join, s) for s in steps), join=True)
+        converted = [as_step(s) for s in steps]
+        return self._chain(*(StepNode(s.id, deps, join, s) for s in converted), join=True)
 
-    def branch(self, cases: Sequence[tuple[Condition, Step]]) -> Workflow:
+    def branch(self, cases: Sequence[tuple[Condition, StepLike]]) -> Workflow:
         """Run every step whose condition holds (concurrently); output ``{id: output}``."""
         deps, join = self._deps()
         if not cases:
             raise WorkflowDefinitionError(f"workflow {self.id!r}: branch() needs cases")
-        return self._chain(BranchNode(self._next_id("branch"), deps, join, tuple(cases)))
+        converted = tuple((c, as_step(s)) for c, s in cases)
+        return self._chain(BranchNode(self._next_id("branch"), deps, join, converted))
 
-    def dowhile(self, step: Step, condition: Condition) -> Workflow:
+    def dowhile(self, step: StepLike, condition: Condition) -> Workflow:
         """Run ``step`` on its own previous output while ``condition(output)`` holds."""
         deps, join = self._deps()
-        return self._chain(LoopNode(step.id, deps, join, step, condition, until=False))
+        s = as_step(step)
+        return self._chain(LoopNode(s.id, deps, join, s, condition, until=False))
 
-    def dountil(self, step: Step, condition: Condition) -> Workflow:
+    def dountil(self, step: StepLike, condition: Condition) -> Workflow:
         """Run ``step`` on its own previous output until ``condition(output)`` holds."""
         deps, join = self._deps()
-        return self._chain(LoopNode(step.id, deps, join, step, condition, until=True))
+        s = as_step(step)
+        return self._chain(LoopNode(s.id, deps, join, s, condition, until=True))
 
-    def foreach(self, step: Step, *, concurrency: int = 1) -> Workflow:
+    def foreach(self, step: StepLike, *, concurrency: int = 1) -> Workflow:
         """Run ``step`` once per item of the input list; the output is the list of results."""
         deps, join = self._deps()
+        s = as_step(step)
         if concurrency < 1:
             raise WorkflowDefinitionError(
-                f"workflow {self.id!r}: foreach {step.id!r} concurrency must be >= 1"
+                f"workflow {self.id!r}: foreach {s.id!r} concurrency must be >= 1"
             )
-        return self._chain(ForeachNode(step.id, deps, join, step, concurrency))
+        return self._chain(ForeachNode(s.id, deps, join, s, concurrency))
 
     def map(self, fn: MapFn, *, output_schema: Any = Any, id: str | None = None) -> Workflow:
         """Transform the input with ``fn(ctx)`` (sync or async); keep ``fn`` deterministic."""
@@ -152,19 +171,21 @@ class Workflow:
         return self._chain(MapNode(id or self._next_id("map"), deps, join, fn, output_schema))
 
     def sleep(self, seconds: float) -> Workflow:
-        """Wait ``seconds`` (durably: a restarted run sleeps only the rest), pass input on."""
+        """Wait ``seconds``, then pass the input on. The run is ``waiting`` meanwhile; the
+        wake-up time is saved, so a run restarted mid-sleep sleeps only the rest."""
         deps, join = self._deps()
         if seconds < 0:
             raise WorkflowDefinitionError(f"workflow {self.id!r}: sleep needs seconds >= 0")
         return self._chain(SleepNode(self._next_id("sleep"), deps, join, seconds, None))
 
     def sleep_until(self, when: When) -> Workflow:
-        """Wait until a wall-clock time (datetime, epoch seconds, or a function of the ctx)."""
+        """Wait until a wall-clock time (datetime, epoch seconds, or a function of the ctx),
+        durably and with the run ``waiting``, as ``sleep`` does."""
         deps, join = self._deps()
         until = when.timestamp() if isinstance(when, datetime) else when
         return self._chain(SleepNode(self._next_id("sleep"), deps, join, None, until))
 
-    def add(self, step: Step | Workflow, *, depends_on: Sequence[str | Step] = ()) -> Workflow:
+    def add(self, step: StepLike | Workflow, *, depends_on: Sequence[str | Step] = ()) -> Workflow:
         """Explicit DAG form: run ``step`` once all of ``depends_on`` succeeded.
 
         Its input is the workflow input (no dependencies), the dependency's output (one), or
@@ -177,7 +198,8 @@ class Workflow:
         if isinstance(step, Workflow):
             self._nodes.append(WorkflowNode(step.id, deps, join, step.graph))
         else:
-            self._nodes.append(StepNode(step.id, deps, join, step))
+            s = as_step(step)
+            self._nodes.append(StepNode(s.id, deps, join, s))
         return self
 
     def commit(self) -> Workflow:

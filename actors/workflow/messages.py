@@ -188,6 +188,7 @@ EventType = Literal[
     "workflow-step-result",
     "workflow-step-suspended",
     "workflow-step-waiting",
+    "workflow-step-progress",
     "workflow-finish",
 ]
 

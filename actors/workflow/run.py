@@ -4,8 +4,8 @@ One actor (registry kind ``workflow``, named after the workflow id) serves every
 workflow. Its children are the step actors, one per step (nested workflows' steps included),
 each handling many runs' executions concurrently. Each run is a task in the actor's nursery
 driving an ``Engine`` over the run's snapshot, saved through the persistence port after every
-step. On start the actor resumes the runs the store still records as ``running`` (the
-process died under them); suspended runs wait in the store for ``ResumeRun``.
+step. On start the actor resumes the runs the store still records as ``running`` or
+``waiting`` (the process died under them); suspended runs wait in the store for ``ResumeRun``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,14 @@ from actors.workflow._persist import (
 )
 from actors.workflow._resume import mark_resumed, resolve_path, resume_value
 from actors.workflow._schema import check
-from actors.workflow._snapshot import RunSnapshot, StepRecord, decode, encode, now_ms
+from actors.workflow._snapshot import (
+    RunSnapshot,
+    RunStatus,
+    StepRecord,
+    decode,
+    encode,
+    now_ms,
+)
 from actors.workflow._step_actor import RunStep, StepActor, StepOutcome, call_step
 from actors.workflow.dsl import Workflow
 from actors.workflow.messages import (
@@ -121,12 +128,15 @@ class WorkflowActor(Actor):
         return StoreSnapshots(ref)
 
     async def _recover(self) -> None:
-        """Continue every run the store records as running (from its last saved step)."""
-        snapshots, _ = await self.port.list(self.workflow.id, RunQuery(status="running"))
-        for snapshot in snapshots:
-            if snapshot.run_id not in self.runs:
-                log.info("workflow %r: resuming run %r", self.workflow.id, snapshot.run_id)
-                await self._launch(snapshot, save=False)
+        """Continue every run the store records as running or waiting (in a sleep), from
+        its last saved step; a sleep sleeps only what is left of it."""
+        statuses: tuple[RunStatus, ...] = ("running", "waiting")
+        for status in statuses:
+            snapshots, _ = await self.port.list(self.workflow.id, RunQuery(status=status))
+            for snapshot in snapshots:
+                if snapshot.run_id not in self.runs:
+                    log.info("workflow %r: resuming run %r", self.workflow.id, snapshot.run_id)
+                    await self._launch(snapshot, save=False)
 
     async def _run_step(self, path: str, msg: RunStep) -> StepOutcome:
         return await call_step(self.steps[path], msg)

@@ -21,15 +21,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, overload
 
-import msgspec
-
 from actors.workflow._schema import check, validate
 
 if TYPE_CHECKING:
-    from actors.tools import Tool, ToolRef
+    from actors.tools import ToolRef
     from runtime import ActorRef, Mastra
 
-__all__ = ["Step", "StepBailed", "StepContext", "StepSuspended", "step", "tool_step"]
+__all__ = ["Step", "StepBailed", "StepContext", "StepSuspended", "step"]
 
 In = TypeVar("In")
 Execute = Callable[["StepContext[Any]"], Awaitable[Any] | Any]
@@ -248,29 +246,3 @@ class StepContext(Generic[In]):
         from actors.tools import ToolRef
 
         return ToolRef(self.lookup(name, kind="tool"))
-
-
-def tool_step(tool: Tool, *, id: str | None = None, retries: int = 0) -> Step:
-    """A step that calls the running tool actor of ``tool`` with the step's input.
-
-    The input schema is the tool's input Struct, the output its return type. A tool error
-    result fails the step with the tool's message.
-    """
-
-    async def execute(ctx: StepContext[Any]) -> Any:
-        args = msgspec.to_builtins(ctx.input_data)
-        result = await ctx.tool(tool.id).execute(args)
-        if not result.ok:
-            message = result.error.message if result.error is not None else "tool failed"
-            raise RuntimeError(message)
-        return result.value
-
-    output = Any if tool.output_type in (None, inspect.Signature.empty) else tool.output_type
-    return Step(
-        id=id or tool.id,
-        input_schema=tool.input_type,
-        output_schema=output,
-        execute=execute,
-        retries=retries,
-        description=tool.description,
-    )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,7 +19,6 @@ async def rt() -> AsyncIterator[Mastra]:
 
 @pytest.fixture
 async def store(rt: Mastra, tmp_path: Path) -> ActorRef:
-    ref: ActorRef = await rt.spawn(
-        SqliteStore, str(tmp_path / "wf.db"), synchronous="normal", name="store", kind="store"
-    )
+    factory = functools.partial(SqliteStore, str(tmp_path / "wf.db"), synchronous="normal")
+    ref: ActorRef = await rt.spawn(factory, name="store", kind="store")
     return ref

@@ -10,6 +10,7 @@ every run to finish and writes ``done``. Its progress goes to ``EVENTS.GENERATIO
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import signal
@@ -75,7 +76,8 @@ async def main(db: str, log_path: str, events: str, generation: int, runs: int) 
 
     config = RuntimeConfig(telemetry=TelemetryConfig(enabled=False))
     async with open_runtime(config) as rt:
-        await rt.spawn(SqliteStore, db, synchronous="normal", name="store", kind="store")
+        store = functools.partial(SqliteStore, db, synchronous="normal")
+        await rt.spawn(store, name="store", kind="store")
         wf = await rt.spawn(build(log_path, generation, limiter).deploy(store="store"))
         ids = [f"g{generation}-{i}" for i in range(runs)]
         for i, run_id in enumerate(ids):
