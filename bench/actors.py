@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 import trio
 
-from bench._common import emit, parse_args, percentile, rss_bytes
+from bench._common import DiscardSpans, emit, parse_args, percentile, rss_bytes
 from runtime import (
     Actor,
     ActorCrashed,
@@ -166,7 +166,8 @@ async def tracing_modes(count: int, capacity: int) -> dict[str, float]:
     }
     for _round in range(3):  # interleave rounds so drift hits every mode alike
         for mode, config in modes.items():
-            async with open_runtime(config) as rt:
+            exporter = None if mode == "none" else DiscardSpans()
+            async with open_runtime(config, span_exporter=exporter) as rt:
                 rate = await actor_tell(rt, count, capacity, f"traced-{mode}")
             rates[mode] = max(rates.get(mode, 0.0), rate)
     return rates

@@ -28,7 +28,7 @@ import trio
 
 from actors.llm import OpenAICompatConfig, RetryPolicy, spawn_provider
 from actors.messages import ChatRequest, TextDelta, UserMessage
-from bench._common import emit, parse_args, percentile
+from bench._common import DiscardSpans, emit, parse_args, percentile
 from runtime import ActorRef, RuntimeConfig, TelemetryConfig, open_runtime
 
 KEY_ENV = "MASTRA_BENCH_FAKE_KEY"
@@ -181,7 +181,7 @@ async def bench(port: int, quick: bool, tracing: bool) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
     results: dict[str, Any] = {}
     async with (
-        open_runtime(runtime_config) as rt,
+        open_runtime(runtime_config, span_exporter=DiscardSpans() if tracing else None) as rt,
         httpx.AsyncClient(limits=limits, timeout=30.0) as http,
     ):
         ref = await spawn_provider(rt, "openai", config)

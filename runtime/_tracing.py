@@ -89,8 +89,9 @@ def _metric_reader(name: str, endpoint: str | None) -> MetricReader | None:
 class Tracing:
     """The runtime's tracer, meter and the hot-path helpers the kernel calls per message.
 
-    With ``enabled = False`` no span is created and no traceparent is captured: the cost per
-    message is one attribute read.
+    With ``enabled = False``, or with no exporter to send spans to (``exporter = "none"`` and
+    no ``span_exporter``), no span is created and no traceparent is captured: the cost per
+    message is one attribute read. Metrics are independent of this.
     """
 
     def __init__(
@@ -106,13 +107,15 @@ class Tracing:
         resource = Resource.create({"service.name": config.service_name})
         self._provider: TracerProvider | None = None
         self._meter_provider: MeterProvider | None = None
+        configured = _exporter(config.exporter, config.otlp_endpoint) if self.enabled else None
+        # Spans nobody exports are pure cost (exporter "none"): trace nothing then.
+        self.enabled = self.enabled and (span_exporter is not None or configured is not None)
         if self.enabled:
             self._provider = TracerProvider(
                 sampler=ParentBased(TraceIdRatioBased(config.sampling)), resource=resource
             )
             if span_exporter is not None:
                 self._provider.add_span_processor(SimpleSpanProcessor(span_exporter))
-            configured = _exporter(config.exporter, config.otlp_endpoint)
             if configured is not None:
                 self._provider.add_span_processor(BatchSpanProcessor(configured))
             self.tracer: trace.Tracer = self._provider.get_tracer("runtime")

@@ -7,9 +7,18 @@ from typing import Any
 
 import pytest
 import trio
+from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 
-from runtime import Actor, ActorCrashed, LoggingConfig, TelemetryConfig, configure_logging
+from runtime import (
+    Actor,
+    ActorCrashed,
+    LoggingConfig,
+    RuntimeConfig,
+    TelemetryConfig,
+    configure_logging,
+    open_runtime,
+)
 from runtime.testing import TestRuntime, open_test_runtime, test_config
 from tests.runtime.actors_for_tests import Get, Journal, Recorder
 
@@ -124,3 +133,24 @@ async def test_human_log_format_names_the_actor(t: TestRuntime) -> None:
         logging.getLogger().removeHandler(handler)
     assert "[start " in stream.getvalue()
     await trio.lowlevel.checkpoint()
+
+
+class SpanProbe(Actor):
+    """Replies whether its handler runs inside a recording span."""
+
+    async def receive(self, msg: Any) -> bool:
+        return bool(trace.get_current_span().is_recording())
+
+
+async def test_no_spans_are_made_when_nothing_exports_them() -> None:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    telemetry = TelemetryConfig(enabled=True, sampling=1.0, exporter="none")
+    async with open_runtime(RuntimeConfig(telemetry=telemetry)) as rt:
+        ref = await rt.spawn(SpanProbe, name="probe")
+        assert await ref.ask("traced?") is False
+    exporter = InMemorySpanExporter()
+    async with open_runtime(RuntimeConfig(telemetry=telemetry), span_exporter=exporter) as rt:
+        ref = await rt.spawn(SpanProbe, name="probe")
+        assert await ref.ask("traced?") is True
+    assert [s.name for s in exporter.get_finished_spans()] == ["probe str"]
