@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
@@ -53,6 +53,15 @@ async def _http_error(_: Request, exc: Exception) -> Response:
     return json_response({"error": exc.detail}, status=exc.status_code)
 
 
+async def _client_gone(request: Request, _: Exception) -> Response:
+    """The client closed the connection before its request was read: nothing was done,
+    and the answer goes nowhere."""
+    log.info(
+        "%s %s: the client disconnected before sending its body", request.method, request.url.path
+    )
+    return Response(status_code=499)
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     return json_response({"error": "Internal server error"}, status=500)
@@ -93,6 +102,7 @@ def build_app(ctx: AppContext, tracer: Any) -> Starlette:
             BadRequest: _bad_request,
             NotFound: _not_found,
             HTTPException: _http_error,
+            ClientDisconnect: _client_gone,
             Exception: _server_error,
         },
     )

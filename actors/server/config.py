@@ -33,5 +33,7 @@ class ServerConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     cors_origins: list[str] = msgspec.field(default_factory=lambda: ["*"])
     body_limit: Annotated[int, msgspec.Meta(ge=1)] = 4 * 1024 * 1024
     grace: Annotated[float, msgspec.Meta(ge=0)] = 10.0
+    """Seconds in-flight requests get to finish after a stop; then they are cancelled. The
+    runtime's supervision ``grace`` bounds the whole stop too, so keep it the larger."""
     memory_store: str = "store"
     """The SQLite store actor whose threads the memory routes serve."""

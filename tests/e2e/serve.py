@@ -1,4 +1,5 @@
-"""Start ``python -m runtime serve CONFIG`` as a real process and find its HTTP address."""
+"""Start ``python -m runtime serve CONFIG`` as a real process and find its HTTP address
+(blocking, or under Trio with ``open_served``)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+
+import trio
 
 ROOT = Path(__file__).resolve().parents[2]
 _SERVING = re.compile(r"serving HTTP on (http://\S+)")
@@ -48,3 +52,50 @@ def serve_process(
             proc.send_signal(signal.SIGTERM)
         _, rest = proc.communicate(timeout=30)
         lines.append(rest)
+
+
+@dataclass
+class Served:
+    """A running server process, its base URL and everything it logged so far."""
+
+    process: trio.Process
+    url: str
+    log: bytearray
+
+    def text(self) -> str:
+        """The log as text."""
+        return self.log.decode(errors="replace")
+
+
+async def _drain(stream: trio.abc.ReceiveStream, log: bytearray, found: trio.Event) -> None:
+    async for chunk in stream:
+        log.extend(chunk)
+        if not found.is_set() and _SERVING.search(log.decode(errors="replace")):
+            found.set()
+
+
+@asynccontextmanager
+async def open_served(config: Path, cwd: Path) -> AsyncIterator[Served]:
+    """Start ``serve CONFIG`` under Trio; yield it once it listens; kill it if still alive
+    on exit (a test that wants a clean stop sends SIGTERM and awaits ``process.wait()``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MASTRA_")}
+    env["PYTHONPATH"] = str(ROOT)
+    command = [sys.executable, "-m", "runtime", "serve", str(config)]
+    log = bytearray()
+    found = trio.Event()
+    async with trio.open_nursery() as nursery:
+        process = await trio.lowlevel.open_process(
+            command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        assert process.stderr is not None
+        nursery.start_soon(_drain, process.stderr, log, found)
+        try:
+            with trio.move_on_after(30):
+                await found.wait()
+            match = _SERVING.search(log.decode(errors="replace"))
+            assert match is not None, log.decode(errors="replace")
+            yield Served(process=process, url=match.group(1), log=log)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()

@@ -12,11 +12,10 @@ from starlette.routing import Route
 
 from actors.server._context import AppContext
 from actors.server._http import NotFound, decode_body, json_response
+from actors.server._jsonschema import schema_string
 from actors.tools import ToolInfo, ToolRef, ToolResult
 
 __all__ = ["routes", "tool_json"]
-
-_json = msgspec.json.Encoder()
 
 
 class ExecuteBody(msgspec.Struct, frozen=True, kw_only=True):
@@ -26,17 +25,13 @@ class ExecuteBody(msgspec.Struct, frozen=True, kw_only=True):
     requestContext: dict[str, Any] = {}
 
 
-def _schema_string(schema: dict[str, Any] | None) -> str | None:
-    return None if schema is None else _json.encode({"json": schema}).decode()
-
-
 def tool_json(info: ToolInfo) -> dict[str, Any]:
     """A tool as Mastra lists it: schemas are strings holding ``{"json": schema}``."""
     return {
         "id": info.id,
         "description": info.description,
-        "inputSchema": _schema_string(info.input_schema),
-        "outputSchema": _schema_string(info.output_schema),
+        "inputSchema": schema_string(info.input_schema),
+        "outputSchema": schema_string(info.output_schema),
         "requireApproval": info.require_approval,
     }
 

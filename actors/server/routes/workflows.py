@@ -27,6 +27,7 @@ from actors.server._http import (
     issue_from_validation,
     json_response,
 )
+from actors.server._jsonschema import schema_string
 from actors.workflow import (
     InvalidRunState,
     RunEvent,
@@ -87,21 +88,17 @@ class RunsQuery(msgspec.Struct, frozen=True, kw_only=True):
 # -- JSON shapes ------------------------------------------------------------------------
 
 
-def _schema_string(schema: dict[str, Any] | None) -> str | None:
-    return None if schema is None else _json.encode({"json": schema}).decode()
-
-
 def _step_json(info: StepInfo, *, all_steps: bool) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": info.id,
         "description": info.description,
-        "inputSchema": _schema_string(info.input_schema),
-        "outputSchema": _schema_string(info.output_schema),
+        "inputSchema": schema_string(info.input_schema),
+        "outputSchema": schema_string(info.output_schema),
     }
     if info.resume_schema is not None:
-        body["resumeSchema"] = _schema_string(info.resume_schema)
+        body["resumeSchema"] = schema_string(info.resume_schema)
     if info.suspend_schema is not None:
-        body["suspendSchema"] = _schema_string(info.suspend_schema)
+        body["suspendSchema"] = schema_string(info.suspend_schema)
     if all_steps:
         body["isWorkflow"] = info.is_workflow
     return body
@@ -116,8 +113,8 @@ def workflow_json(info: WorkflowInfo) -> dict[str, Any]:
         "steps": {k: _step_json(s, all_steps=False) for k, s in info.steps.items()},
         "allSteps": {k: _step_json(s, all_steps=True) for k, s in info.steps.items()},
         "stepGraph": info.step_graph,
-        "inputSchema": _schema_string(info.input_schema),
-        "outputSchema": _schema_string(info.output_schema),
+        "inputSchema": schema_string(info.input_schema),
+        "outputSchema": schema_string(info.output_schema),
         "options": {"validateInputs": True, "emitStepEvents": True},
         "isProcessorWorkflow": False,
     }

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import re
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -15,9 +11,7 @@ import pytest
 import trio
 
 from actors.cli import main as build_main
-
-ROOT = Path(__file__).resolve().parents[3]
-SERVING = re.compile(rb"serving HTTP on (http://127\.0\.0\.1:\d+)")
+from tests.e2e.serve import ROOT, open_served
 
 CONFIG = """
 [telemetry]
@@ -51,13 +45,6 @@ name = "server"
 factory = "actors.server:Server"
 options = {{ host = "127.0.0.1", port = 0 }}
 """
-
-
-async def _drain(stream: trio.abc.ReceiveStream, log: bytearray, found: trio.Event) -> None:
-    async for chunk in stream:
-        log.extend(chunk)
-        if not found.is_set() and SERVING.search(log):
-            found.set()
 
 
 async def _drive(http: httpx.AsyncClient) -> None:
@@ -96,32 +83,13 @@ async def test_served_process_runs_workflow_and_vectors(tmp_path: Path) -> None:
     data.mkdir()
     config = tmp_path / "app.toml"
     config.write_text(CONFIG.format(data=data.as_posix()))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MASTRA_")}
-    env["PYTHONPATH"] = str(ROOT)
-    command = [sys.executable, "-m", "runtime", "serve", str(config)]
-    log = bytearray()
-    found = trio.Event()
-    async with trio.open_nursery() as nursery:
-        process = await trio.lowlevel.open_process(
-            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        assert process.stderr is not None
-        nursery.start_soon(_drain, process.stderr, log, found)
-        try:
-            with trio.fail_after(30):
-                await found.wait()
-            match = SERVING.search(log)
-            assert match is not None
-            async with httpx.AsyncClient(base_url=match.group(1).decode()) as http:
-                await _drive(http)
-            process.send_signal(signal.SIGTERM)
-            with trio.fail_after(20):
-                code = await process.wait()
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-    assert code == 0, log.decode(errors="replace")
+    async with open_served(config, ROOT) as served:
+        async with httpx.AsyncClient(base_url=served.url) as http:
+            await _drive(http)
+        served.process.send_signal(signal.SIGTERM)
+        with trio.fail_after(20):
+            code = await served.process.wait()
+    assert code == 0, served.text()
 
 
 def test_build_accepts_a_valid_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -154,3 +154,21 @@ async def test_request_span_is_the_parent_of_actor_spans(open_server: OpenServer
 @pytest.mark.parametrize("path", ["/api/tools/add", "/health"])
 async def test_head_and_get(client: httpx.AsyncClient, path: str) -> None:
     assert (await client.get(path)).status_code == 200
+
+
+async def test_a_client_gone_before_its_body_is_no_server_error(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = client.base_url
+    assert url.host is not None and url.port is not None
+    head = b"POST /api/tools/add/execute HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"
+    with caplog.at_level("INFO", logger="actors.server"):
+        stream = await trio.open_tcp_stream(url.host, url.port)
+        async with stream:
+            await stream.send_all(head)
+            await trio.sleep(0.05)
+        with trio.fail_after(5):
+            while not any("disconnected" in r.getMessage() for r in caplog.records):
+                await trio.sleep(0.01)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert (await client.get("/health")).status_code == 200

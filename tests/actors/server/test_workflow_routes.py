@@ -12,9 +12,12 @@ import pytest
 import trio
 
 from actors.demo_workflows import approval, three_step
+from actors.server._jsonschema import DRAFT_07
 from actors.stores import SqliteStore
 from actors.workflow import StepContext, Workflow, step
 from tests.actors.server.conftest import OpenServer
+
+WIRE = Path(__file__).resolve().parents[2] / "fixtures" / "mastra-wire"
 
 
 @pytest.fixture
@@ -43,14 +46,6 @@ async def _suspended_run(http: httpx.AsyncClient) -> str:
     return run_id
 
 
-def _resolved(schema: dict[str, Any]) -> dict[str, Any]:
-    ref = schema.get("$ref")
-    if ref is None:
-        return schema
-    target: dict[str, Any] = schema["$defs"][ref.rsplit("/", 1)[-1]]
-    return target
-
-
 async def test_lists_and_describes_workflows(http: httpx.AsyncClient) -> None:
     listed = (await http.get("/api/workflows")).json()
     assert set(listed) == {"three-step", "approval"}
@@ -58,12 +53,12 @@ async def test_lists_and_describes_workflows(http: httpx.AsyncClient) -> None:
     assert one == listed["approval"]
     assert one["description"] == "request-approval (suspends) -> finalize"
     request_step = one["steps"]["request-approval"]
-    resume_schema = _resolved(json.loads(request_step["resumeSchema"])["json"])
+    resume_schema = json.loads(request_step["resumeSchema"])["json"]
     assert resume_schema["required"] == ["approved"]
     assert one["allSteps"]["finalize"]["isWorkflow"] is False
     assert [e["step"]["id"] for e in one["stepGraph"]] == ["request-approval", "finalize"]
     assert one["stepGraph"][0]["step"]["canSuspend"] is True
-    input_schema = _resolved(json.loads(one["inputSchema"])["json"])
+    input_schema = json.loads(one["inputSchema"])["json"]
     assert input_schema["properties"] == {"item": {"type": "string"}}
     missing = await http.get("/api/workflows/nope")
     assert (missing.status_code, missing.json()) == (404, {"error": "Workflow not found"})
@@ -294,3 +289,88 @@ async def test_bad_bodies_get_400(http: httpx.AsyncClient, route: str, body: byt
     response = await http.post(f"/api/workflows/three-step/{route}", content=body)
     assert response.status_code == 400, response.text
     assert response.json()["issues"]
+
+
+def _capture_schemas(name: str) -> dict[str, Any]:
+    text = (WIRE / name).read_text(encoding="utf-8")
+    return dict(json.loads(text.split("\n<\n", 1)[1]))
+
+
+def _schemas(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found = {key: workflow[key] for key in ("inputSchema", "outputSchema")}
+    for step_id, entry in workflow["steps"].items():
+        found |= {f"{step_id}.{k}": v for k, v in entry.items() if k.endswith("Schema")}
+    return {key: json.loads(text)["json"] for key, text in found.items()}
+
+
+def _mastra_shape(schema: dict[str, Any]) -> dict[str, Any]:
+    shape = {k: v for k, v in schema.items() if k not in ("description", "additionalProperties")}
+    shape["properties"] = {
+        name: {k: v for k, v in prop.items() if k != "default"}
+        for name, prop in schema["properties"].items()
+    }
+    return shape
+
+
+async def test_workflow_schemas_are_inlined_draft_07_like_mastra(http: httpx.AsyncClient) -> None:
+    captured = _capture_schemas("workflows-list.txt")
+    ours = (await http.get("/api/workflows")).json()
+    single = (await http.get("/api/workflows/approval")).json()
+    assert _schemas(single) == _schemas(ours["approval"])
+    for workflow in ("three-step", "approval"):
+        expected, got = _schemas(captured[workflow]), _schemas(ours[workflow])
+        assert set(got) == set(expected)
+        for key, schema in got.items():
+            text = json.dumps(schema)
+            assert "$ref" not in text and "$defs" not in text and '"title"' not in text, key
+            assert next(iter(schema.items())) == ("$schema", DRAFT_07), key
+            assert _mastra_shape(schema) == _mastra_shape(expected[key]), key
+
+
+async def test_input_that_misses_a_field_gets_400_naming_it(http: httpx.AsyncClient) -> None:
+    for route in ("start-async", "stream", "start?runId=missing-field"):
+        response = await http.post(f"/api/workflows/three-step/{route}", json={"inputData": {}})
+        assert response.status_code == 400, route
+        assert response.json()["error"].startswith("Invalid input data: \n- value: "), route
+        assert response.json()["issues"][0]["field"] == "value", route
+        assert response.json()["issues"][0]["path"] == "$.value", route
+    absent = await http.post("/api/workflows/three-step/start-async", json={})
+    assert absent.status_code == 400
+    assert absent.json()["issues"][0]["field"] == "inputData"
+
+
+async def test_wrong_type_in_background_start_gets_400_and_no_run(
+    http: httpx.AsyncClient,
+) -> None:
+    run_id = await _create(http, "three-step")
+    base = "/api/workflows/three-step"
+    bad = await http.post(f"{base}/start?runId={run_id}", json={"inputData": {"value": "x"}})
+    assert bad.status_code == 400
+    assert bad.json()["issues"][0]["field"] == "value"
+    runs = (await http.get(f"{base}/runs?status=running")).json()
+    assert runs["total"] == 0
+
+
+async def test_unknown_input_fields_are_dropped_as_mastra_does(http: httpx.AsyncClient) -> None:
+    response = await http.post(
+        "/api/workflows/three-step/start-async", json={"inputData": {"value": 1, "extra": True}}
+    )
+    assert response.status_code == 200
+    assert response.json()["steps"]["input"] == {"value": 1}
+    assert response.json()["result"]["message"] == "result=4"
+
+
+@pytest.mark.parametrize("route", ["resume-async", "resume"])
+async def test_resuming_a_run_that_is_not_suspended_is_409(
+    http: httpx.AsyncClient, route: str
+) -> None:
+    captured = (WIRE / "workflow-approval-resume-again.txt").read_text(encoding="utf-8")
+    mastra_body = json.loads(captured.split("\n<\n", 1)[1])
+    assert "500 Internal Server Error" in captured
+    finished = await _suspended_run(http)
+    base = "/api/workflows/approval"
+    resume = {"step": "request-approval", "resumeData": {"approved": True}}
+    assert (await http.post(f"{base}/resume-async?runId={finished}", json=resume)).is_success
+    again = await http.post(f"{base}/{route}?runId={finished}", json=resume)
+    assert (again.status_code, again.json()) == (409, mastra_body)
+    assert (await http.get(f"{base}/runs/{finished}")).json()["status"] == "success"
