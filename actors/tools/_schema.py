@@ -13,6 +13,8 @@ from typing import Annotated, Any, get_type_hints
 
 import msgspec
 
+from actors._jsonschema import inline_refs
+
 __all__ = [
     "FieldError",
     "describe_function",
@@ -85,17 +87,6 @@ def input_struct(
     )
 
 
-def _inline(node: Any, defs: dict[str, Any]) -> Any:
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
-        return {k: _inline(v, defs) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_inline(v, defs) for v in node]
-    return node
-
-
 def _any_schema(tp: Any) -> dict[str, Any]:
     if tp is object:  # an empty schema means "anything", but msgspec needs a non-empty one
         return {"description": "any JSON value"}
@@ -103,14 +94,13 @@ def _any_schema(tp: Any) -> dict[str, Any]:
 
 
 def json_schema(tp: Any) -> dict[str, Any]:
-    """A self-contained JSON Schema (2020-12, refs inlined) for ``tp``.
+    """A self-contained JSON Schema (2020-12, refs inlined; a recursive type keeps its
+    references under ``definitions``) for ``tp``.
 
     Object schemas get ``additionalProperties: false`` when their Struct forbids unknown
     fields, as models follow that hint.
     """
-    schema = msgspec.json.schema(tp, schema_hook=_any_schema)
-    defs = schema.pop("$defs", {})
-    inlined = _inline(schema, defs)
+    inlined = inline_refs(msgspec.json.schema(tp, schema_hook=_any_schema))
     if inlined.get("type") == "object":
         inlined.setdefault("additionalProperties", False)
         inlined.setdefault("properties", {})

@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from actors._jsonschema import schema_string
 from actors.server._context import AppContext
 from actors.server._http import NotFound, decode_body, json_response
-from actors.server._jsonschema import schema_string
 from actors.tools import ToolInfo, ToolRef, ToolResult
 
 __all__ = ["routes", "tool_json"]

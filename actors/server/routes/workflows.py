@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from actors._jsonschema import schema_string
 from actors.server._context import AppContext
 from actors.server._http import (
     BadRequest,
@@ -27,7 +28,6 @@ from actors.server._http import (
     issue_from_validation,
     json_response,
 )
-from actors.server._jsonschema import schema_string
 from actors.workflow import (
     InvalidRunState,
     RunEvent,

@@ -8,7 +8,7 @@ import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.server._jsonschema import DRAFT_07, inline_refs, schema_string
+from actors._jsonschema import DRAFT_07, inline_refs, schema_string
 
 
 class Point(msgspec.Struct):

@@ -1,4 +1,4 @@
-"""JSON Schemas as Mastra's HTTP answers carry them: self-contained, ``$schema`` first.
+"""JSON Schemas as Mastra carries them: self-contained (references inlined), ``$schema`` first.
 
 msgspec describes a Struct by ``{"$ref": "#/$defs/Name", "$defs": {...}}``; Mastra's server
 answers with the object schema itself (``zod-to-json-schema`` output, draft-07). Every
