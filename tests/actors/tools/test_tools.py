@@ -238,3 +238,21 @@ def test_schema_from_any_signature_matches_and_validates(
 def test_execute_tool_message_round_trips() -> None:
     msg = ExecuteTool(args={"a": 1}, call_id="c", request_context={"k": [1, 2]})
     assert msgspec.msgpack.decode(msgspec.msgpack.encode(msg), type=ExecuteTool) == msg
+
+
+class Node(msgspec.Struct):
+    """A tree node (a type that refers to itself)."""
+
+    name: str
+    children: list[Node] = []
+
+
+def test_a_recursive_input_type_keeps_its_references() -> None:
+    @tool
+    def count(root: Node) -> int:
+        """Counts the nodes of a tree."""
+        return 1 + sum(count.fn(child) for child in root.children)
+
+    root = count.input_schema["properties"]["root"]
+    assert root["properties"]["children"]["items"] == {"$ref": "#/definitions/Node"}
+    assert "Node" in count.input_schema["definitions"]
