@@ -67,7 +67,7 @@ def _apply_op(conn: apsw.Connection, op: TransactionOp, now: float) -> object:  
         case SaveThread() | EnsureThread() | DeleteThread():
             return _thread_op(conn, op, now)
         case SaveMessages():
-            return [_save_message(conn, m, i, now) for i, m in enumerate(op.messages)]
+            return _save_messages(conn, op, now)
         case DeleteMessages():
             return _delete_messages(conn, op.ids)
         case PruneMessages():
@@ -175,8 +175,14 @@ def _save_message(conn: apsw.Connection, m: NewMessage, index: int, now: float) 
     )
     if row[1] != m.thread_id:
         raise InvalidRequest(f"`messages[{index}].id` {m.id!r} belongs to thread {row[1]!r}")
-    conn.execute("UPDATE threads SET updated_at = ? WHERE id = ?", (now, m.thread_id))
     return message_row(row)
+
+
+def _save_messages(conn: apsw.Connection, op: SaveMessages, now: float) -> list[MessageRecord]:
+    saved = [_save_message(conn, m, i, now) for i, m in enumerate(op.messages)]
+    for thread in dict.fromkeys(m.thread_id for m in op.messages):  # each thread once
+        conn.execute("UPDATE threads SET updated_at = ? WHERE id = ?", (now, thread))
+    return saved
 
 
 def _delete_messages(conn: apsw.Connection, ids: list[str]) -> Deleted:
