@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import random
@@ -69,11 +70,12 @@ class Supervisor:
                 "constructor arguments with functools.partial(factory, ...)"
             )
         defaults = self.runtime.config.runtime
+        made_by = _unwrap(factory)
         name = (
             options.get("name")
-            or f"{getattr(factory, '__name__', 'actor').lower()}-{next(_serial)}"
+            or f"{getattr(made_by, '__name__', 'actor').lower()}-{next(_serial)}"
         )
-        concurrency = options.get("concurrency", getattr(factory, "concurrency", 1))
+        concurrency = options.get("concurrency", getattr(made_by, "concurrency", 1))
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
         return ChildSpec(
@@ -181,3 +183,11 @@ class Supervisor:
         """Stop every child in reverse start order, each within its grace period."""
         for cell in reversed(list(self.children)):
             await cell.stop("shutdown")
+
+
+def _unwrap(factory: Callable[..., Any]) -> Callable[..., Any]:
+    """The class or function a ``functools.partial`` (possibly nested) ends up calling, so
+    its class attributes (``concurrency``) and name still count."""
+    while isinstance(factory, functools.partial):
+        factory = factory.func
+    return factory

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import math
 
 import pytest
@@ -37,6 +38,19 @@ async def test_unknown_spawn_options_are_refused_not_ignored(t: TestRuntime) -> 
     with pytest.raises(TypeError, match=r"unknown option\(s\) prefix.*functools\.partial"):
         await t.rt.spawn(Recorder, prefix=">")
     assert t.rt.actors("actor") == {}
+
+
+class Wide(Actor):
+    concurrency = 8
+
+    def __init__(self, tag: str = "") -> None:
+        self.tag = tag
+
+
+async def test_a_partial_factory_keeps_its_class_attributes(t: TestRuntime) -> None:
+    ref = await t.rt.spawn(functools.partial(functools.partial(Wide), tag="x"))
+    assert ref.name.startswith("wide-")
+    assert ref._cell.spec.concurrency == 8
 
 
 async def test_send_waits_for_space_and_send_nowait_raises(t: TestRuntime) -> None:
