@@ -81,10 +81,14 @@ class Engine(StepExecutor):
         """Execute every runnable node, then settle the run's status."""
         self._started.clear()
         self._signal = None
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            self._schedule()
-        self._nursery = None
+        if self.graph.linear:
+            # one node at a time: this task runs them all, no nursery needed
+            await self._run_node(self._schedule())
+        else:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                await self._run_node(self._schedule())
+            self._nursery = None
         self._settle()
 
     def _ready(self) -> Iterator[Node]:
@@ -96,19 +100,19 @@ class Engine(StepExecutor):
             if all(d in nodes and nodes[d].status == "success" for d in self.graph.nodes[nid].deps):
                 yield self.graph.nodes[nid]
 
-    def _schedule(self, *, keep_one: bool = False) -> Node | None:
-        """Start every ready node; with ``keep_one`` the first is returned for the calling
-        task to run itself (a chain then runs in one task)."""
+    def _schedule(self) -> Node | None:
+        """Claim every ready node: the first is returned for the calling task to run itself
+        (a chain then runs in one task), the others start in the nursery."""
         if self._signal is not None and self._signal.rank >= Bailed.rank:
             return None
-        assert self._nursery is not None
         kept: Node | None = None
         for node in list(self._ready()):
             self._started.add(node.id)
             self._inflight += 1
-            if keep_one and kept is None:
+            if kept is None:
                 kept = node
             else:
+                assert self._nursery is not None, "a linear graph has one ready node at most"
                 self._nursery.start_soon(self._run_node, node)
         return kept
 
@@ -157,7 +161,7 @@ class Engine(StepExecutor):
         while node is not None:
             if not await self._run_one(node):
                 return
-            node = self._schedule(keep_one=True)
+            node = self._schedule()
 
     async def _run_one(self, node: Node) -> bool:
         """Run one node; True when it succeeded."""

@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
 
+import msgspec
 import trio
 
 from actors.workflow._events import EventHub, new_call_id, step_event
@@ -170,11 +171,11 @@ class StepExecutor:
         raise Bailed(outcome.value)
 
     def _finish(self, step_id: str, record: StepRecord, status: Any, **changes: Any) -> StepRecord:
-        fields = {f: getattr(record, f) for f in record.__struct_fields__}
-        fields.update(status=status, **changes)
         if status != "suspended":
-            fields["ended_at"] = now_ms()
-        done = self.snapshot.context[step_id] = StepRecord(**fields)
+            changes["ended_at"] = now_ms()
+        done = self.snapshot.context[step_id] = msgspec.structs.replace(
+            record, status=status, **changes
+        )
         return done
 
     async def _succeed(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from msgspec import inspect as mi
@@ -136,6 +137,15 @@ class Graph:
     order: tuple[str, ...]
     outputs: tuple[str, ...]
     steps: dict[str, Step] = field(default_factory=dict)
+
+    @cached_property
+    def linear(self) -> bool:
+        """True when the nodes form one chain (each depends on the one before it), so at
+        most one node is ever ready to run."""
+        order = self.order
+        return all(
+            self.nodes[nid].deps == ((order[i - 1],) if i else ()) for i, nid in enumerate(order)
+        )
 
     def dependents(self, node_id: str) -> list[str]:
         """The nodes that wait for ``node_id``."""

@@ -1,26 +1,41 @@
-"""The step actor: runs one step's function for any run of its workflow.
+"""Step execution: the step actor, and the inline runner for steps without retries.
 
-The run engine asks ``RunStep``; when the run is cancelled meanwhile, ``call_step`` sends
-``CancelSteps`` so the step's function is cancelled promptly. A step that
-raises, or returns a value that fails its output schema, fails with ``StepFailed`` (an
-expected error: the actor keeps running); anything else that escapes crashes the actor,
-which is restarted by its supervisor (the workflow actor).
+A step with retries runs in its step actor: the run engine asks ``RunStep``; when the run is
+cancelled meanwhile, ``call_step`` sends ``CancelSteps`` so the step's function is cancelled
+promptly. A step that raises, or returns a value that fails its output schema, fails with
+``StepFailed`` (an expected error: the actor keeps running); anything else that escapes
+crashes the actor, which is restarted by its supervisor (the workflow actor), so a retry
+meets a fresh incarnation. A step without retries runs through ``InlineStep`` in the run's
+own task (``execute_step`` is shared by both).
 """
 
 from __future__ import annotations
 
+import logging
 from contextlib import suppress
 from typing import Any, Literal, assert_never
 
 import msgspec
 import trio
+from opentelemetry.trace import Tracer
 
 from actors.workflow._errors import SchemaViolation
 from actors.workflow._schema import check, validate
 from actors.workflow.step import Step, StepBailed, StepContext, StepSuspended
-from runtime import Actor, ActorError, ActorRef
+from runtime import Actor, ActorError, ActorRef, Mastra
 
-__all__ = ["CancelSteps", "RunStep", "StepActor", "StepFailed", "StepOutcome", "call_step"]
+log = logging.getLogger("actors.workflow")
+
+__all__ = [
+    "CancelSteps",
+    "InlineStep",
+    "RunStep",
+    "StepActor",
+    "StepFailed",
+    "StepOutcome",
+    "call_step",
+    "execute_step",
+]
 
 
 class RunStep(msgspec.Struct, frozen=True, kw_only=True, tag=True):
@@ -93,43 +108,101 @@ class StepActor(Actor):
 
     async def execute(self, msg: RunStep) -> StepOutcome:
         """Validate the input, call the function, validate the output."""
-        step = self.step
-        try:
-            data = validate(msg.input, step.input_schema, step=step.id, role="input")
-            resume = msg.resume_data
-            if resume is not None and step.resume_schema is not None:
-                resume = validate(resume, step.resume_schema, step=step.id, role="resume data")
-        except SchemaViolation as exc:
-            raise StepFailed(str(exc), retryable=False) from exc
-        ctx: StepContext[Any] = StepContext(
-            step,
-            input_data=data,
-            run_id=msg.run_id,
-            workflow_id=msg.workflow_id,
-            retry_count=msg.retry_count,
-            resume_data=resume,
-            init=msg.init,
-            init_schema=self.init_schema,
-            results=msg.results,
-            runtime=self.ctx.runtime,
+        return await execute_step(self.step, self.init_schema, self.ctx.runtime, msg)
+
+
+async def execute_step(step: Step, init_schema: Any, runtime: Mastra, msg: RunStep) -> StepOutcome:
+    """Run ``step`` once for ``msg``: validate the input (and resume data), call the
+    function, validate the output.
+
+    A function that raises, or a value that fails its schema, raises ``StepFailed``
+    (not retryable for schema errors); cancellation propagates as ``trio.Cancelled``.
+    """
+    try:
+        data = validate(msg.input, step.input_schema, step=step.id, role="input")
+        resume = msg.resume_data
+        if resume is not None and step.resume_schema is not None:
+            resume = validate(resume, step.resume_schema, step=step.id, role="resume data")
+    except SchemaViolation as exc:
+        raise StepFailed(str(exc), retryable=False) from exc
+    ctx: StepContext[Any] = StepContext(
+        step,
+        input_data=data,
+        run_id=msg.run_id,
+        workflow_id=msg.workflow_id,
+        retry_count=msg.retry_count,
+        resume_data=resume,
+        init=msg.init,
+        init_schema=init_schema,
+        results=msg.results,
+        runtime=runtime,
+    )
+    try:
+        value = await step.invoke(ctx)
+    except StepSuspended as exc:
+        return StepOutcome(status="suspended", value=exc.payload)
+    except StepBailed as exc:
+        return StepOutcome(status="bailed", value=exc.result)
+    except SchemaViolation as exc:
+        raise StepFailed(str(exc), retryable=False) from exc
+    except Exception as exc:
+        raise StepFailed(f"{type(exc).__name__}: {exc}") from exc
+    try:
+        return StepOutcome(
+            status="success",
+            value=check(value, step.output_schema, step=step.id, role="output"),
         )
+    except SchemaViolation as exc:
+        raise StepFailed(str(exc), retryable=False) from exc
+
+
+class InlineStep:
+    """Runs a step without retries in the calling task (the run's own task), sparing the
+    two task switches of asking a step actor.
+
+    Such a step has no state and no retry that a fresh actor incarnation could serve, so
+    an actor adds nothing but cost. At most ``concurrency`` executions run at once (the
+    step actor's own limit); more wait for a slot. Cancelling the caller cancels the
+    step's function. A failure of the execution machinery itself (what would crash a
+    step actor) is logged and raises ``StepFailed`` like a crash of the actor does.
+    """
+
+    __slots__ = ("init_schema", "limiter", "runtime", "span_name", "step", "tracer")
+
+    def __init__(
+        self,
+        step: Step,
+        init_schema: Any,
+        runtime: Mastra,
+        concurrency: int,
+        *,
+        tracer: Tracer,
+        name: str,
+    ) -> None:
+        self.step = step
+        self.init_schema = init_schema
+        self.runtime = runtime
+        self.limiter = trio.CapacityLimiter(concurrency)
+        self.tracer = tracer
+        self.span_name = f"{name} RunStep"  # the span a step actor's message would get
+
+    async def run(self, msg: RunStep) -> StepOutcome:
+        """Execute ``msg`` once; raises ``StepFailed`` as a step actor's ask would."""
+        token = object()
         try:
-            value = await step.invoke(ctx)
-        except StepSuspended as exc:
-            return StepOutcome(status="suspended", value=exc.payload)
-        except StepBailed as exc:
-            return StepOutcome(status="bailed", value=exc.result)
-        except SchemaViolation as exc:
-            raise StepFailed(str(exc), retryable=False) from exc
+            self.limiter.acquire_on_behalf_of_nowait(token)
+        except trio.WouldBlock:
+            await self.limiter.acquire_on_behalf_of(token)
+        try:
+            with self.tracer.start_as_current_span(self.span_name):
+                return await execute_step(self.step, self.init_schema, self.runtime, msg)
+        except StepFailed:
+            raise
         except Exception as exc:
-            raise StepFailed(f"{type(exc).__name__}: {exc}") from exc
-        try:
-            return StepOutcome(
-                status="success",
-                value=check(value, step.output_schema, step=step.id, role="output"),
-            )
-        except SchemaViolation as exc:
-            raise StepFailed(str(exc), retryable=False) from exc
+            log.exception("step %r of run %r crashed", self.step.id, msg.run_id)
+            raise StepFailed(f"step actor failed: {type(exc).__name__}: {exc}") from exc
+        finally:
+            self.limiter.release_on_behalf_of(token)
 
 
 async def call_step(ref: ActorRef, msg: RunStep) -> StepOutcome:

@@ -1,11 +1,13 @@
 """The workflow actor: supervisor of a workflow's runs and of its step actors.
 
 One actor (registry kind ``workflow``, named after the workflow id) serves every run of one
-workflow. Its children are the step actors, one per step (nested workflows' steps included),
-each handling many runs' executions concurrently. Each run is a task in the actor's nursery
-driving an ``Engine`` over the run's snapshot, saved through the persistence port after every
-step. On start the actor resumes the runs the store still records as ``running`` or
-``waiting`` (the process died under them); suspended runs wait in the store for ``ResumeRun``.
+workflow. Its children are the step actors, one per step with retries (nested workflows'
+steps included), each handling many runs' executions concurrently, so that a retry after a
+crash meets a fresh incarnation; steps without retries run inline in the run's task. Each
+run is a task in the actor's nursery driving an ``Engine`` over the run's snapshot, saved
+through the persistence port after every step. On start the actor resumes the runs the
+store still records as ``running`` or ``waiting`` (the process died under them); suspended
+runs wait in the store for ``ResumeRun``.
 """
 
 from __future__ import annotations
@@ -38,7 +40,13 @@ from actors.workflow._snapshot import (
     encode,
     now_ms,
 )
-from actors.workflow._step_actor import RunStep, StepActor, StepOutcome, call_step
+from actors.workflow._step_actor import (
+    InlineStep,
+    RunStep,
+    StepActor,
+    StepOutcome,
+    call_step,
+)
 from actors.workflow.dsl import Workflow
 from actors.workflow.messages import (
     CancelRun,
@@ -108,7 +116,15 @@ class WorkflowActor(Actor):
         self.claims: set[str] = set()
         self.info: WorkflowInfo = describe(self.graph, self.workflow.description)
         self.steps: dict[str, ActorRef] = {}
+        self.inline: dict[str, InlineStep] = {}
         for path, (step, init_schema) in self.graph.step_specs().items():
+            if step.retries == 0:
+                runtime, limit = self.ctx.runtime, self.step_concurrency
+                name = f"{self.ctx.name}/{path}"
+                self.inline[path] = InlineStep(
+                    step, init_schema, runtime, limit, tracer=self.ctx.tracer, name=name
+                )
+                continue
             self.steps[path] = await self.ctx.spawn(
                 StepActor,
                 step,
@@ -139,6 +155,9 @@ class WorkflowActor(Actor):
                     await self._launch(snapshot, save=False)
 
     async def _run_step(self, path: str, msg: RunStep) -> StepOutcome:
+        inline = self.inline.get(path)
+        if inline is not None:
+            return await inline.run(msg)
         return await call_step(self.steps[path], msg)
 
     # -- messages -----------------------------------------------------------------------

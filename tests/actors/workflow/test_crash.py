@@ -1,4 +1,5 @@
-"""A step actor that crashes is restarted by the workflow actor; the run retries per step."""
+"""A step actor that crashes is restarted by the workflow actor; the run retries per step.
+A step without retries runs inline, and a failure of its execution fails only that step."""
 
 from __future__ import annotations
 
@@ -59,7 +60,8 @@ async def test_a_crashed_step_actor_is_restarted_and_the_step_retried(
     assert result.status == "success" and result.result == {"value": 3}
     assert result.steps["fragile"].retry_count == 1
     assert crashes["crashed"] == 1
-    assert crashes["started fragile"] == 2 and crashes["started first"] == 1
+    # only a step with retries has an actor; ``first`` runs inline in the run's task
+    assert crashes["started fragile"] == 2 and crashes["started first"] == 0
 
 
 async def test_crashes_beyond_the_retries_fail_the_step_without_hanging(
@@ -75,4 +77,31 @@ async def test_crashes_beyond_the_retries_fail_the_step_without_hanging(
     assert "step actor state is broken" in (record.error or "")
     assert result.steps["first"].status == "success"
     with trio.fail_after(5):  # the workflow and its step actors keep serving runs
+        assert (await wf.start({"value": 5})).result == {"value": 7}
+
+
+async def test_an_inline_step_whose_execution_breaks_fails_only_that_run(
+    rt: Mastra, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import actors.workflow._step_actor as step_actor
+
+    execute = step_actor.execute_step
+    broken = Counter[str]()
+
+    async def breaking(s: Any, init: Any, runtime: Any, msg: RunStep) -> StepOutcome:
+        if s.id == "fragile" and broken["left"] > 0:
+            broken["left"] -= 1
+            raise RuntimeError("execution state is broken")
+        return await execute(s, init, runtime, msg)
+
+    monkeypatch.setattr(step_actor, "execute_step", breaking)
+    wf = await rt.spawn(_flow(retries=0))
+    broken["left"] = 1
+    with trio.fail_after(5):
+        result = await wf.start({"value": 1})
+    record = result.steps["fragile"]
+    assert result.status == "failed" and record.status == "failed"
+    assert "step actor failed" in (record.error or "")
+    assert "execution state is broken" in (record.error or "")
+    with trio.fail_after(5):
         assert (await wf.start({"value": 5})).result == {"value": 7}

@@ -40,6 +40,16 @@ def test_chain_compiles_to_a_dag() -> None:
     assert graph.nodes[result].deps == ("b", "c") and graph.nodes[result].join
 
 
+def test_only_a_single_chain_is_linear() -> None:
+    chain = Workflow("w", Value, Value).then(make("a")).then(make("b")).commit()
+    assert chain.graph.linear
+    fan = Workflow("w", Value, Any).then(make("a")).parallel([make("b"), make("c")]).commit()
+    assert not fan.graph.linear
+    dag = Workflow("w", Value, Any)
+    dag.add(make("a")).add(make("b")).commit()
+    assert not dag.graph.linear
+
+
 def test_cycle_is_rejected_naming_the_steps() -> None:
     flow = Workflow("w", Value, Value)
     flow.add(make("a"), depends_on=["c"]).add(make("b"), depends_on=["a"])

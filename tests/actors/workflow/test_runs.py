@@ -22,6 +22,7 @@ from actors.workflow import (
 )
 from actors.workflow.messages import RunEvent, StartRun
 from runtime import Mastra
+from runtime.testing import open_test_runtime
 
 
 class Value(msgspec.Struct):
@@ -33,8 +34,8 @@ class Approval(msgspec.Struct):
     approver: str = ""
 
 
-def inc(id: str, by: int = 1) -> Any:
-    return step(id, Value, Value, lambda ctx: Value(ctx.input_data.value + by))
+def inc(id: str, by: int = 1, retries: int = 0) -> Any:
+    return step(id, Value, Value, lambda ctx: Value(ctx.input_data.value + by), retries=retries)
 
 
 async def test_three_steps_give_mastras_result_shape(rt: Mastra) -> None:
@@ -50,6 +51,17 @@ async def test_three_steps_give_mastras_result_shape(rt: Mastra) -> None:
     assert body["stepExecutionPath"] == ["a", "b"] and body["runId"] == result.run_id
     again = msgspec.json.decode(msgspec.json.encode(result), type=RunResult)
     assert again == result
+
+
+async def test_every_step_gets_a_span_under_the_run() -> None:
+    flow = Workflow("traced", Value, Value).then(inc("a")).then(inc("b", retries=1)).commit()
+    async with open_test_runtime() as t:
+        wf = await t.rt.spawn(flow)
+        assert (await wf.start({"value": 1})).status == "success"
+        spans = {s.name: s for s in t.spans.finished()}
+    a, b = spans["traced/a RunStep"], spans["traced/b RunStep"]  # inline and actor steps
+    assert a.context.trace_id == b.context.trace_id
+    assert a.parent is not None and b.parent is not None
 
 
 async def test_bad_input_names_the_field(rt: Mastra) -> None:
@@ -131,6 +143,34 @@ async def test_dag_runs_independent_steps_concurrently(rt: Mastra) -> None:
     wf = await rt.spawn(flow)
     result = await wf.start({"value": 2})
     assert result.result == {"value": 4} and peak == 2
+
+
+async def test_step_concurrency_bounds_executions_across_runs(
+    autojump_clock: trio.testing.MockClock, rt: Mastra
+) -> None:
+    running = 0
+    peak = 0
+
+    async def slow(ctx: StepContext[Value]) -> Value:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await trio.sleep(1)
+        running -= 1
+        return ctx.input_data
+
+    flow = Workflow("bounded", Value, Value).then(step("slow", Value, Value, slow)).commit()
+    wf = await rt.spawn(flow.deploy(step_concurrency=2))
+    results: list[RunResult] = []
+
+    async def one(i: int) -> None:
+        results.append(await wf.start({"value": i}))
+
+    async with trio.open_nursery() as nursery:
+        for i in range(6):
+            nursery.start_soon(one, i)
+    assert peak == 2 and all(r.status == "success" for r in results) and len(results) == 6
+    assert trio.current_time() >= 3
 
 
 async def test_get_step_result_and_init_data(rt: Mastra) -> None:
