@@ -39,7 +39,7 @@ from actors.stores.messages import (
     Transaction,
     WorkflowRunPage,
 )
-from runtime import ActorRef, Mastra
+from runtime import ActorRef, Mastra, RuntimeConfig, TelemetryConfig, open_runtime
 
 
 async def spawn(rt: Mastra, path: str = ":memory:", **kw: Any) -> ActorRef:
@@ -277,3 +277,17 @@ _requests = st.one_of(
 def test_requests_round_trip_msgpack_and_json(msg: StoreRequest) -> None:
     for codec in (msgspec.msgpack, msgspec.json):
         assert codec.decode(codec.encode(msg), type=StoreRequest) == msg
+
+
+async def test_the_writer_thread_ends_with_the_store(tmp_path: Path) -> None:
+    def writers() -> int:
+        return sum(t.name == "store-writer" for t in threading.enumerate())
+
+    before = writers()
+    config = RuntimeConfig(telemetry=TelemetryConfig(enabled=False))
+    async with open_runtime(config) as runtime:
+        store = await runtime.spawn(SqliteStore, str(tmp_path / "w.db"), name="w", kind="store")
+        await store.ask(Put(collection="c", id="1", data={}))
+        assert writers() == before + 1
+        await runtime.stop(store)
+        assert writers() == before
