@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any, assert_never
+from typing import Any, assert_never, cast
 
 import apsw
 import numpy as np
@@ -36,6 +36,7 @@ __all__ = [
     "VectorRows",
     "apply_vector_write",
     "index_rows",
+    "load_all_vectors",
     "load_rows",
     "load_vectors",
 ]
@@ -239,6 +240,17 @@ def load_rows(conn: apsw.Connection, name: str) -> VectorRows:
         metadata=[load_json(str(r[2])) for r in rows],
         seqs=np.asarray([r[3] for r in rows], dtype=np.int64),
     )
+
+
+def load_all_vectors(conn: apsw.Connection, name: str, dimension: int) -> F32:
+    """Every stored vector of the index as an n x d matrix, ordered by key (as ``load_rows``)."""
+    rows = conn.execute(
+        "SELECT vector FROM vectors WHERE index_name = ? ORDER BY key", (name,)
+    ).fetchall()
+    out = np.empty((len(rows), dimension), dtype=np.float32)
+    for i, row in enumerate(rows):
+        out[i] = np.frombuffer(cast(bytes, row[0]), dtype=np.float32)
+    return out
 
 
 def load_vectors(conn: apsw.Connection, name: str, keys: U64, dimension: int) -> F32:

@@ -20,9 +20,11 @@ from actors.stores._vecsql import (
     Removed,
     Upserted,
     index_rows,
+    load_all_vectors,
     load_rows,
     load_vectors,
 )
+from actors.stores._vfiles import open_view, remove_files, save_index
 from actors.stores._vindex import HnswOptions, VectorIndex
 
 __all__ = ["IndexRegistry"]
@@ -31,9 +33,10 @@ __all__ = ["IndexRegistry"]
 class IndexRegistry:
     """The live ``VectorIndex`` of every stored index, by name.
 
-    With a ``directory`` each index is saved there as ``<name>.usearch`` plus a ``.json``
-    holding the change number it reflects; at start the file is memory-mapped when it agrees
-    with SQLite and repaired from SQLite otherwise (a crash after a commit but before a save).
+    With a ``directory`` each index is saved there (see ``_vfiles``) with the change number it
+    reflects; at start the files are memory-mapped when they agree with SQLite and repaired
+    from SQLite otherwise (a crash after a commit but before a save), or rebuilt from SQLite
+    when they are missing or unreadable.
     """
 
     def __init__(self, db: Database, directory: Path | None, options: HnswOptions) -> None:
@@ -57,21 +60,24 @@ class IndexRegistry:
         rows = self.db.read(lambda conn: load_rows(conn, row.name))
         index.set_rows(rows, row.seq)
         self.indexes[row.name] = index
-        saved = None if self.directory is None else index.open_view(self.directory)
+        saved = None if self.directory is None else open_view(index, self.directory)
         if saved is None:
-            todo, how = rows.keys, "rebuilt"
-        else:
-            in_graph = index.index.contains(rows.keys) if len(rows.keys) else np.zeros(0, bool)
-            todo = rows.keys[(rows.seqs > saved) | ~np.asarray(in_graph, dtype=bool)]
-            graph_keys = np.asarray(index.index.keys, dtype=np.uint64)
-            if not len(todo) and len(graph_keys) == len(rows.keys):
-                self.saved[row.name] = row.seq
-                return "view"
-            how = "repaired"
+            vectors = self.db.read(lambda conn: load_all_vectors(conn, row.name, row.dimension))
+            if len(vectors) != len(rows.keys):
+                raise RuntimeError(f"vector index {row.name!r} changed while it was opened")
+            index.repair(np.empty(0, dtype=np.uint64), rows.keys, vectors)
+            self.save(row.name)
+            return "rebuilt"
+        present = index.matrix.contains(rows.keys)
+        todo = rows.keys[(rows.seqs > saved) | ~present]
+        stale = np.setdiff1d(index.matrix.keys, rows.keys)
+        if not len(todo) and not len(stale) and not index.needs_graph():
+            self.saved[row.name] = row.seq
+            return "view"
         vectors = self.db.read(lambda conn: load_vectors(conn, row.name, todo, row.dimension))
-        index.repair(todo, vectors)
+        index.repair(stale, todo, vectors)
         self.save(row.name)
-        return how
+        return "repaired"
 
     def after_commit(self, ops: Sequence[object], outcomes: Sequence[object]) -> None:
         """Apply the effects of committed writes to the in-memory indexes (writer thread)."""
@@ -88,7 +94,7 @@ class IndexRegistry:
                 gone = self.indexes.pop(effect.name, None)
                 self.saved.pop(effect.name, None)
                 if gone is not None and self.directory is not None:
-                    gone.remove_files(self.directory)
+                    remove_files(self.directory, gone.name)
             elif isinstance(effect, Upserted):
                 self.indexes[effect.name].apply_upsert(effect)
             elif isinstance(effect, Removed):
@@ -99,9 +105,7 @@ class IndexRegistry:
         index = self.indexes.get(name)
         if self.directory is None or index is None:
             return
-        seq = index.seq
-        index.save(self.directory)
-        self.saved[name] = seq
+        self.saved[name] = save_index(index, self.directory)
 
     def save_dirty(self) -> list[str]:
         """Save every index changed since its last save; return their names."""

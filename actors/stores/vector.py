@@ -9,8 +9,9 @@ hits = await ref.ask(Query(index_name="docs", query_vector=[...], top_k=5,
 ```
 
 Upserts and deletes are group-committed to SQLite by one writer task, applied to the
-in-memory index right after the commit, and only then acknowledged. Queries run on worker
-threads bounded by the actor's own ``CapacityLimiter``.
+in-memory index right after the commit, and only then acknowledged. Queries are batched:
+those that arrive while a batch is being answered are answered together in one worker-thread
+hop (bounded by the actor's own ``CapacityLimiter``), as one matrix product per index.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ import trio
 from actors.stores._errors import DimensionMismatch, InvalidRequest, StoreError, UnknownIndex
 from actors.stores._filter import compile_filter
 from actors.stores._sql import Database, Synchronous
+from actors.stores._vbatch import QueryBatcher
 from actors.stores._vecsql import Created, Dropped, Removed, Upserted, apply_vector_write
-from actors.stores._vindex import HnswOptions, VectorIndex
+from actors.stores._vindex import EXACT_THRESHOLD, HnswOptions, QuerySpec, VectorIndex
 from actors.stores._vregistry import IndexRegistry
 from actors.stores._writer import GroupCommitWriter
 from actors.stores.vector_messages import (
@@ -52,10 +54,16 @@ class VectorStore(Actor):
     """A vector store actor (kind ``"store"``) handling every ``VectorRequest``.
 
     ``path`` is the SQLite database (``":memory:"`` for tests); ``index_dir`` is where the
-    usearch files go (default ``<path>.usearch.d`` for a file, none for memory). Indexes with
-    at most ``exact_threshold`` vectors are searched exactly, larger ones through HNSW. Saved
-    indexes are memory-mapped at start and repaired from SQLite when a crash left them behind.
-    Errors (unknown index, wrong dimension, bad filter) go to the asker as ``StoreError``.
+    index files go (default ``<path>.usearch.d`` for a file, none for memory). Indexes with
+    at most ``exact_threshold`` vectors are searched exactly, larger ones through an HNSW
+    graph (``connectivity``, ``expansion_add``; ``expansion_search`` is the floor of a search
+    width that grows with ``top_k``) whose candidates are re-scored exactly. Saved indexes are
+    memory-mapped at start and repaired from SQLite when a crash left them behind. Errors
+    (unknown index, wrong dimension, bad filter) go to the asker as ``StoreError``.
+
+    Concurrent queries are answered in batches (see ``_vbatch``); spawn with the class's
+    ``concurrency`` (a ``functools.partial`` factory needs ``concurrency=`` passed to
+    ``spawn``), or queries are handled one at a time and never batch.
     """
 
     concurrency: ClassVar[int] = 128
@@ -70,7 +78,7 @@ class VectorStore(Actor):
         readers: int = 2,
         synchronous: Synchronous = "full",
         save_interval: float = 60.0,
-        exact_threshold: int = 10_000,
+        exact_threshold: int = EXACT_THRESHOLD,
         connectivity: int = 32,
         expansion_add: int = 128,
         expansion_search: int = 128,
@@ -91,6 +99,7 @@ class VectorStore(Actor):
         )
         self._limiter = trio.CapacityLimiter(readers)
         self._save_limiter = trio.CapacityLimiter(1)
+        self._batcher = QueryBatcher(trio.CapacityLimiter(1))
         self._registry: IndexRegistry | None = None
         self._writer: GroupCommitWriter[VectorWrite] | None = None
         self.opened: dict[str, str] = {}
@@ -108,6 +117,7 @@ class VectorStore(Actor):
         self.opened = await trio.to_thread.run_sync(registry.open, limiter=self._limiter)
         self._writer = GroupCommitWriter(db, apply_vector_write, after_commit=registry.after_commit)
         await self.ctx.nursery.start(self._writer.run)
+        await self.ctx.nursery.start(self._batcher.run)
         if self.index_dir is not None and math.isfinite(self._save_interval):
             self.ctx.nursery.start_soon(self._save_periodically)
 
@@ -126,7 +136,11 @@ class VectorStore(Actor):
             await trio.to_thread.run_sync(registry.db.close)
 
     async def receive(self, msg: VectorRequest) -> Any:
-        """Writes go through the group-commit writer; reads run on worker threads."""
+        """Writes go through the group-commit writer; queries through the batcher.
+
+        Cancelling a query abandons its answer (the batch it joined still runs); a failed
+        search is raised to the asker.
+        """
         if self._registry is None or self._writer is None:
             raise StoreError(f"vector store {self.ctx.name!r} is not open")
         match msg:
@@ -156,12 +170,17 @@ class VectorStore(Actor):
             )
         if msg.top_k < 0:
             raise InvalidRequest(f"`top_k` must be >= 0, got {msg.top_k}")
-        predicate = compile_filter(msg.filter)
         vector = np.asarray(msg.query_vector, dtype=np.float32)
-        run = functools.partial(
-            index.query, vector, msg.top_k, predicate, msg.min_score, msg.include_vector
+        if not np.isfinite(vector).all():
+            raise InvalidRequest("`query_vector` must hold finite numbers only")
+        spec = QuerySpec(
+            vector=vector,
+            top_k=msg.top_k,
+            predicate=compile_filter(msg.filter),
+            min_score=msg.min_score,
+            include_vector=msg.include_vector,
         )
-        return await trio.to_thread.run_sync(run, limiter=self._limiter)
+        return await self._batcher.query(index, spec)
 
     def save_now(self) -> list[str]:
         """Save every changed index (blocking; for tests and tools run in a worker thread)."""

@@ -7,6 +7,7 @@ acknowledged vector upsert, flushing every line.
 
 from __future__ import annotations
 
+import functools
 import sys
 import zlib
 
@@ -60,7 +61,9 @@ async def main(directory: str, round_number: str) -> None:
     async with open_runtime(config) as rt:
         store = await rt.spawn(SqliteStore, f"{directory}/store.db", name="store", kind="store")
         vectors = await rt.spawn(
-            VectorStore, f"{directory}/vectors.db", name="vectors", kind="store", save_interval=0.05
+            functools.partial(VectorStore, f"{directory}/vectors.db", save_interval=0.05),
+            name="vectors",
+            kind="store",
         )
         await vectors.ask(CreateIndex(index_name="crash", dimension=DIMENSION))
         report("ready")
