@@ -3,8 +3,8 @@ bare hypercorn + starlette JSON endpoint, each server in its own process, driven
 process over loopback at concurrency 1, 16 and 64.
 
 The agent runs the offline scripted model, so this measures the runtime and the server,
-not a vendor. The load generator is Python (httpx) too, so at high rates it is part of
-what limits both sides alike.
+not a vendor. The load generator is a minimal keep-alive HTTP/1.1 client on raw Trio
+sockets (``bench._load``): a general client costs more per request than the servers do.
 """
 
 from __future__ import annotations
@@ -19,13 +19,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import msgspec
 import trio
 
 from bench._common import emit, parse_args, percentile
+from bench._load import Connection
 
 ROOT = Path(__file__).resolve().parents[1]
 _SERVING = re.compile(r"serving HTTP on (http://\S+)")
+PATH = "/api/agents/echo/generate"
+_encoder = msgspec.json.Encoder()
 
 
 def _start_runtime(data: str) -> tuple[subprocess.Popen[str], str]:
@@ -63,28 +66,30 @@ def _peak_rss(pid: int) -> int:
 async def _drive(url: str, concurrency: int, seconds: float) -> dict[str, Any]:
     latencies: list[float] = []
     errors = 0
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
 
-        async def worker(w: int) -> None:
-            nonlocal errors
-            body = {
-                "messages": "please add 2 and 40",
-                "memory": {"thread": f"bench-{w}", "resource": "bench"},
-            }
+    async def worker(w: int) -> None:
+        nonlocal errors
+        body = {
+            "messages": "please add 2 and 40",
+            "memory": {"thread": f"bench-{w}", "resource": "bench"},
+        }
+        payload = _encoder.encode(body)
+        connection = await Connection.open(url)
+        try:
             end = time.perf_counter() + seconds
             while time.perf_counter() < end:
-                t0 = time.perf_counter()
-                response = await client.post("/api/agents/echo/generate", json=body)
-                if response.status_code != 200:
+                response, took = await connection.post(PATH, payload)
+                if response.status != 200:
                     errors += 1
-                latencies.append(time.perf_counter() - t0)
+                latencies.append(took)
+        finally:
+            await connection.aclose()
 
-        start = time.perf_counter()
-        async with trio.open_nursery() as nursery:
-            for w in range(concurrency):
-                nursery.start_soon(worker, w)
-        elapsed = time.perf_counter() - start
+    start = time.perf_counter()
+    async with trio.open_nursery() as nursery:
+        for w in range(concurrency):
+            nursery.start_soon(worker, w)
+    elapsed = time.perf_counter() - start
     return {
         "rps": round(len(latencies) / elapsed, 1),
         "p50_ms": round(percentile(latencies, 0.5) * 1e3, 2),
