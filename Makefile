@@ -1,4 +1,6 @@
 # Every target installs what it needs first (uv, then the locked environment in .venv).
+# Bytecode is compiled ahead of time: with PYTHONDONTWRITEBYTECODE set, every process
+# (tests start many) would otherwise compile every module it imports.
 PYTHON ?= python3
 UV_VERSION := 0.13.9
 VENV := .venv
@@ -12,13 +14,17 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml uv.lock
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
-	$(PYTHON) -m uv sync --frozen --all-extras --python $(PYTHON)
+	$(PYTHON) -m uv sync --frozen --all-extras --compile-bytecode --python $(PYTHON)
 	@touch $(STAMP)
 
+SOURCES := runtime actors tests bench examples
+
 serve: install
+	@$(PY) -m compileall -q $(SOURCES)
 	$(PY) -m runtime serve $(CONFIG)
 
 test: install
+	@$(PY) -m compileall -q $(SOURCES)
 	$(PY) -m pytest
 
 lint: install

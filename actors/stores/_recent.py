@@ -15,6 +15,7 @@ cheap: they run on the Trio thread.
 
 from __future__ import annotations
 
+import bisect
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -36,11 +37,16 @@ from actors.stores.messages import (
 __all__ = ["RecentCache"]
 
 
+def _order(record: MessageRecord) -> tuple[float, int]:
+    return (record.created_at, record.seq)
+
+
 class _Window:
-    __slots__ = ("complete", "records")
+    __slots__ = ("complete", "ids", "records")
 
     def __init__(self, records: list[MessageRecord], *, complete: bool) -> None:
         self.records = records
+        self.ids = {r.id for r in records}
         self.complete = complete
 
     def answer(self, last: int | None) -> list[MessageRecord] | None:
@@ -53,24 +59,30 @@ class _Window:
         return None
 
     def save(self, record: MessageRecord, limit: int) -> None:
-        for index, held in enumerate(self.records):
-            if held.id == record.id:  # an update keeps created_at and seq: same place
-                self.records[index] = record
-                return
-        oldest = self.records[0] if self.records else None
-        if not self.complete and (
-            oldest is None or (record.created_at, record.seq) < (oldest.created_at, oldest.seq)
-        ):
+        records = self.records
+        if record.id in self.ids:  # an update keeps created_at and seq: same place
+            for index in range(len(records) - 1, -1, -1):
+                if records[index].id == record.id:
+                    records[index] = record
+                    return
+        if not self.complete and (not records or _order(record) < _order(records[0])):
             return  # an older message outside the window: the newest ones did not change
-        self.records.append(record)
-        self.records.sort(key=lambda r: (r.created_at, r.seq))
-        if len(self.records) > limit:
-            del self.records[: len(self.records) - limit]
+        if not records or _order(record) >= _order(records[-1]):
+            records.append(record)  # the usual case: a new message, newest of all
+        else:
+            bisect.insort(records, record, key=_order)
+        self.ids.add(record.id)
+        if len(records) > limit:
+            for dropped in records[: len(records) - limit]:
+                self.ids.discard(dropped.id)
+            del records[: len(records) - limit]
             self.complete = False
 
     def drop(self, ids: set[str]) -> None:
         # The newest N minus some is still the newest N - k: the window stays right.
-        self.records = [r for r in self.records if r.id not in ids]
+        if self.ids & ids:
+            self.records = [r for r in self.records if r.id not in ids]
+            self.ids -= ids
 
 
 class RecentCache:

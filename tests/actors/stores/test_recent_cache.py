@@ -159,3 +159,19 @@ async def test_updating_an_old_message_leaves_the_newest_window_right(tmp_path: 
         await store.ask(SaveMessages(messages=[message(0, "edited")]))  # outside the window
         newest = await store.ask(GetMessages(thread_id="t", last=3))
         assert [(r.id, r.content) for r in newest] == [("m2", "old"), ("m3", "old"), ("m4", "old")]
+
+
+async def test_a_message_dated_earlier_lands_in_its_place(tmp_path: Path) -> None:
+    config = RuntimeConfig(telemetry=TelemetryConfig(enabled=False))
+    async with open_runtime(config) as rt:
+        store = await rt.spawn(SqliteStore, str(tmp_path / "s.db"), name="s", kind="store")
+        await store.ask(EnsureThread(id="t", resource_id="u"))
+
+        def message(id: str, at: float) -> NewMessage:
+            return NewMessage(id=id, thread_id="t", role="user", content=id, created_at=at)
+
+        await store.ask(SaveMessages(messages=[message("late", 20.0)]))
+        assert len(await store.ask(GetMessages(thread_id="t"))) == 1  # remembered, complete
+        await store.ask(SaveMessages(messages=[message("early", 10.0), message("mid", 15.0)]))
+        ids = [r.id for r in await store.ask(GetMessages(thread_id="t", last=3))]
+        assert ids == ["early", "mid", "late"]
