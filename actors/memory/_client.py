@@ -23,10 +23,10 @@ from actors.stores import UnknownIndex
 from actors.stores.messages import (
     DeleteMessages,
     EnsureThread,
-    GetMessages,
     GetMessagesById,
     GetThread,
     GetWorkingMemory,
+    LoadThread,
     MessageRecord,
     NewMessage,
     PruneMessages,
@@ -127,26 +127,28 @@ class MemoryClient:
     async def load(self, thread: str, resource: str, query: str) -> MemoryContext:
         """History, recalled messages and working memory for a new turn that says ``query``.
 
-        The thread check and the reads run concurrently (the store serves reads in parallel).
+        The thread check and the history are one request, answered from the store's memory
+        when it can; working memory is read alongside.
         """
         records: list[MessageRecord] = []
         working: list[str | None] = [None]
 
         async def history() -> None:
-            if self.options.last_messages != 0:
-                records.extend(
-                    await self.store.ask(
-                        GetMessages(thread_id=thread, last=self.options.last_messages)
-                    )
-                )
+            last = self.options.last_messages
+            if last == 0:
+                await self.store.ask(EnsureThread(id=thread, resource_id=resource))
+            else:
+                load = LoadThread(thread_id=thread, resource_id=resource, last=last)
+                records.extend(await self.store.ask(load))
 
         async def note() -> None:
             working[0] = await self.working_memory(thread, resource)
 
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self.store.ask, EnsureThread(id=thread, resource_id=resource))
-            nursery.start_soon(history)
-            if self.options.working_memory is not None:
+        if self.options.working_memory is None:
+            await history()
+        else:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(history)
                 nursery.start_soon(note)
         recalled: list[str] = []
         if self.options.semantic_recall is not None and query:

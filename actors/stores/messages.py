@@ -358,4 +358,15 @@ StoreRead = (
     | ListWorkflowRuns
     | CheckIntegrity
 )
-StoreRequest = StoreWrite | StoreRead
+
+
+class LoadThread(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """What a conversation turn starts with: create the thread for ``resource_id`` unless
+    it exists (as ``EnsureThread``), then reply its messages as ``GetMessages`` would."""
+
+    thread_id: str
+    resource_id: str
+    last: int | None = None
+
+
+StoreRequest = StoreWrite | StoreRead | LoadThread

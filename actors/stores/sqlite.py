@@ -28,6 +28,7 @@ from actors.stores._writes import apply_write
 from actors.stores.messages import (
     EnsureThread,
     GetMessages,
+    LoadThread,
     StoreRead,
     StoreRequest,
     StoreWrite,
@@ -115,6 +116,9 @@ class SqliteStore(Actor):
         if self._db is None or self._writer is None:
             raise StoreError(f"store {self.ctx.name!r} is not open")
         cache = self._cache
+        if isinstance(msg, LoadThread):
+            await self.receive(EnsureThread(id=msg.thread_id, resource_id=msg.resource_id))
+            return await self.receive(GetMessages(thread_id=msg.thread_id, last=msg.last))
         if _is_write(msg):
             if cache is not None and isinstance(msg, EnsureThread) and cache.knows_thread(msg.id):
                 return None
