@@ -112,7 +112,6 @@ class WorkflowActor(Actor):
     async def on_start(self) -> None:
         self.port = self._port()
         self.runs: dict[str, _Run] = {}
-        self.reserved: set[str] = set()
         self.claims: set[str] = set()
         self.info: WorkflowInfo = describe(self.graph, self.workflow.description)
         self.steps: dict[str, ActorRef] = {}
@@ -164,9 +163,7 @@ class WorkflowActor(Actor):
     async def receive(self, msg: WorkflowRequest) -> Any:  # noqa: PLR0911
         match msg:
             case CreateRun(run_id=run_id):
-                new_id = run_id or str(uuid.uuid4())
-                self.reserved.add(new_id)
-                return new_id
+                return await self._create(run_id)
             case StartRun():
                 return await self._start(msg)
             case ResumeRun():
@@ -197,15 +194,16 @@ class WorkflowActor(Actor):
         run_id = msg.run_id or str(uuid.uuid4())
         if run_id in self.runs or run_id in self.claims:
             raise InvalidRunState(f"run {run_id!r} was already started")
-        if msg.run_id is not None and run_id not in self.reserved:
+        created_at = now = now_ms()
+        if msg.run_id is not None:
             self.claims.add(run_id)
             try:
-                if await self.port.load(self.workflow.id, run_id) is not None:
-                    raise InvalidRunState(f"run {run_id!r} was already started")
+                found = await self.port.load(self.workflow.id, run_id)
             finally:
                 self.claims.discard(run_id)
-        self.reserved.discard(run_id)
-        now = now_ms()
+            if found is not None and found.status != "pending":
+                raise InvalidRunState(f"run {run_id!r} was already started")
+            created_at = now if found is None else found.created_at
         return RunSnapshot(
             run_id=run_id,
             workflow_id=self.workflow.id,
@@ -213,9 +211,24 @@ class WorkflowActor(Actor):
             input=plain,
             resource_id=msg.resource_id,
             request_context=dict(msg.request_context),
-            created_at=now,
+            created_at=created_at,
             updated_at=now,
         )
+
+    async def _create(self, run_id: str | None) -> str:
+        """Record a ``pending`` run (as Mastra does) so it can be read, listed and started
+        later, by this process or after a restart; an existing run is left as it is."""
+        new_id = run_id or str(uuid.uuid4())
+        if new_id in self.runs or (
+            run_id is not None and await self.port.load(self.workflow.id, new_id) is not None
+        ):
+            return new_id
+        now = now_ms()
+        pending = RunSnapshot(
+            run_id=new_id, workflow_id=self.workflow.id, created_at=now, updated_at=now
+        )
+        await self.port.save(pending, encode(pending))
+        return new_id
 
     async def _start(self, msg: StartRun) -> RunResult | str:
         # A waiting caller learns the outcome, so the run is saved from its first step on;

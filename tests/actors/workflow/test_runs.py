@@ -3,7 +3,9 @@ events, listing, and the Mastra result shape."""
 
 from __future__ import annotations
 
+import functools
 import itertools
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -11,6 +13,7 @@ import pytest
 import trio
 import trio.testing
 
+from actors.stores import SqliteStore
 from actors.workflow import (
     InvalidRunState,
     RunNotFound,
@@ -21,7 +24,7 @@ from actors.workflow import (
     step,
 )
 from actors.workflow.messages import RunEvent, StartRun
-from runtime import Mastra
+from runtime import Mastra, RuntimeConfig, TelemetryConfig, open_runtime
 from runtime.testing import open_test_runtime
 
 
@@ -382,6 +385,29 @@ async def test_create_run_list_and_get(rt: Mastra) -> None:
     assert (await wf.get_run(run_id)).context["a"].output == {"value": 2}
     with pytest.raises(RunNotFound):
         await wf.get_run("missing")
+
+
+async def test_a_created_run_is_pending_until_started_and_survives_a_restart(
+    tmp_path: Path,
+) -> None:
+    flow = Workflow("w", Value, Value).then(inc("a")).commit()
+    config = RuntimeConfig(telemetry=TelemetryConfig(enabled=False))
+    store = functools.partial(SqliteStore, str(tmp_path / "runs.db"), synchronous="normal")
+    async with open_runtime(config) as first:
+        await first.spawn(store, name="store", kind="store")
+        wf = await first.spawn(flow.deploy(store="store"))
+        run_id = await wf.create_run()
+        assert (await wf.get_run(run_id)).status == "pending"
+        assert (await wf.list_runs(status="pending")).total == 1
+        assert await wf.create_run(run_id) == run_id  # creating it again changes nothing
+    async with open_runtime(config) as second:
+        await second.spawn(store, name="store", kind="store")
+        wf = await second.spawn(flow.deploy(store="store"))
+        assert (await wf.get_run(run_id)).status == "pending"  # not resumed: never started
+        result = await wf.start({"value": 1}, run_id=run_id)
+        assert result.status == "success" and result.result == {"value": 2}
+        with pytest.raises(InvalidRunState, match="already started"):
+            await wf.start({"value": 1}, run_id=run_id)
 
 
 def test_messages_round_trip() -> None:
