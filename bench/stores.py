@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -299,8 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(__doc__ or "stores benchmark", argv)
     with tempfile.TemporaryDirectory(prefix="bench-stores-") as tmp:
         summary = trio.run(run, bool(args.quick), Path(tmp))
-    summary["openblas_coretype"] = os.environ.get("OPENBLAS_CORETYPE")
-    emit(summary)
+    emit({k: round(v, 3) if isinstance(v, float) else v for k, v in summary.items()})
     return 0
 
 
