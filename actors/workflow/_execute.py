@@ -160,6 +160,7 @@ class StepExecutor:
         try:
             outcome, retries = await self._attempts(step, value, record.resume_payload)
         except StepFailed as exc:
+            record.retry_count = exc.retry_count
             await self._fail(step.id, record, str(exc))
         record.retry_count = retries
         match outcome.status:
@@ -228,6 +229,7 @@ class StepExecutor:
             except (ActorCrashed, ActorStopped) as exc:
                 failure = StepFailed(f"step actor failed: {exc}")
             if not failure.retryable or retry >= step.retries:
+                failure.retry_count = retry
                 raise failure
             await trio.sleep(step.retry_delay * 2**retry)
             retry += 1

@@ -65,11 +65,15 @@ class StepOutcome(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class StepFailed(Exception):
-    """The step's function raised, or a value failed its schema (``retryable`` False then)."""
+    """The step's function raised, or a value failed its schema (``retryable`` False then).
+
+    ``retry_count`` is how many retries preceded this final failure.
+    """
 
     def __init__(self, message: str, *, retryable: bool = True) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.retry_count = 0
 
 
 class StepActor(Actor):

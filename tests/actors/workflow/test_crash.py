@@ -75,6 +75,7 @@ async def test_crashes_beyond_the_retries_fail_the_step_without_hanging(
     record = result.steps["fragile"]
     assert record.status == "failed" and "step actor failed" in (record.error or "")
     assert "step actor state is broken" in (record.error or "")
+    assert record.retry_count == 2
     assert result.steps["first"].status == "success"
     with trio.fail_after(5):  # the workflow and its step actors keep serving runs
         assert (await wf.start({"value": 5})).result == {"value": 7}
