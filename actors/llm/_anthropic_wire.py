@@ -1,4 +1,5 @@
-"""Anthropic Messages API wire format: request bodies, replies, stream events, errors.
+"""Anthropic Messages API wire format: request bodies, replies and errors (stream events
+are in ``_anthropic_stream``).
 
 Structured output is asked for with a forced tool whose input schema is the requested
 schema; its input comes back as the answer text (JSON) instead of a tool call.
@@ -24,7 +25,6 @@ from actors.llm._errors import (
     UnavailableError,
 )
 from actors.llm._retry import parse_retry_after, status_is_retryable
-from actors.llm._sse import ServerSentEvent
 from actors.messages import (
     AssistantMessage,
     ChatMessage,
@@ -34,21 +34,26 @@ from actors.messages import (
     ForceTool,
     ImagePart,
     JsonSchemaFormat,
-    StreamChunk,
     SystemMessage,
-    TextDelta,
     TextPart,
     ToolCall,
-    ToolCallDelta,
-    ToolCallEnd,
-    ToolCallStart,
     ToolMessage,
     Usage,
-    UsageChunk,
     UserMessage,
 )
 
-__all__ = ["AnthropicAssembler", "anthropic_error", "decode_message", "encode_messages"]
+__all__ = [
+    "Block",
+    "ErrorBody",
+    "WireMessage",
+    "WireUsage",
+    "anthropic_error",
+    "anthropic_error_body",
+    "decode_message",
+    "encode_messages",
+    "finish_reason",
+    "usage_of",
+]
 
 _FINISH: dict[str, FinishReason] = {
     "end_turn": "stop",
@@ -177,7 +182,7 @@ def _tool_choice(request: ChatRequest) -> dict[str, Any] | None:
 # -- replies -----------------------------------------------------------------------------------
 
 
-class _Block(msgspec.Struct):
+class Block(msgspec.Struct):
     type: str
     text: str = ""
     id: str = ""
@@ -185,24 +190,24 @@ class _Block(msgspec.Struct):
     input: Any = None
 
 
-class _Usage(msgspec.Struct):
+class WireUsage(msgspec.Struct):
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_input_tokens: int | None = None
 
 
-class _Message(msgspec.Struct):
+class WireMessage(msgspec.Struct):
     id: str = ""
     model: str = ""
-    content: list[_Block] = []
+    content: list[Block] = []
     stop_reason: str | None = None
-    usage: _Usage | None = None
+    usage: WireUsage | None = None
 
 
-_message = msgspec.json.Decoder(_Message)
+_message = msgspec.json.Decoder(WireMessage)
 
 
-def _usage(wire: _Usage | None) -> Usage:
+def usage_of(wire: WireUsage | None) -> Usage:
     if wire is None:
         return Usage()
     return Usage(
@@ -231,8 +236,8 @@ def decode_message(body: bytes, provider: str, structured: str | None) -> ChatRe
     return ChatResult(
         text="".join(text),
         tool_calls=calls,
-        finish_reason=_finish(wire.stop_reason, structured, calls),
-        usage=_usage(wire.usage),
+        finish_reason=finish_reason(wire.stop_reason, structured, calls),
+        usage=usage_of(wire.usage),
         response_id=wire.id or None,
         model=wire.model,
         provider=provider,
@@ -240,149 +245,15 @@ def decode_message(body: bytes, provider: str, structured: str | None) -> ChatRe
     )
 
 
-def _finish(raw: str | None, structured: str | None, calls: list[ToolCall]) -> FinishReason:
+def finish_reason(raw: str | None, structured: str | None, calls: list[ToolCall]) -> FinishReason:
     if raw == "tool_use" and structured is not None and not calls:
         return "stop"
     return "stop" if raw is None else _FINISH.get(raw, "other")
 
 
-# -- stream events -----------------------------------------------------------------------------
-
-
-class _Delta(msgspec.Struct):
-    type: str = ""
-    text: str = ""
-    partial_json: str = ""
-    stop_reason: str | None = None
-
-
-class _ErrorBody(msgspec.Struct):
+class ErrorBody(msgspec.Struct):
     type: str = ""
     message: str = ""
-
-
-class _Event(msgspec.Struct):
-    type: str
-    index: int = 0
-    message: _Message | None = None
-    content_block: _Block | None = None
-    delta: _Delta | None = None
-    usage: _Usage | None = None
-    error: _ErrorBody | None = None
-
-
-_event = msgspec.json.Decoder(_Event)
-
-
-class _Open:
-    __slots__ = ("arguments", "id", "name", "ordinal", "structured")
-
-    def __init__(self, ordinal: int, block: _Block, structured: bool) -> None:
-        self.ordinal = ordinal
-        self.id = block.id
-        self.name = block.name
-        self.structured = structured
-        self.arguments: list[str] = []
-
-
-class AnthropicAssembler:
-    """Assembles ``message_start ... message_stop``; ``error`` events raise typed errors."""
-
-    def __init__(self, provider: str, model: str, structured: str | None) -> None:
-        self.provider = provider
-        self.done = False
-        self._structured = structured
-        self._model = model
-        self._id = ""
-        self._text: list[str] = []
-        self._open: dict[int, _Open] = {}
-        self._calls: list[ToolCall] = []
-        self._raw_finish: str | None = None
-        self._usage = Usage()
-
-    def feed(self, event: ServerSentEvent) -> list[StreamChunk]:
-        """Chunks for one event (``ping`` gives none)."""
-        try:
-            wire = _event.decode(event.data)
-        except msgspec.DecodeError as exc:
-            raise ProtocolError(f"malformed stream event: {exc}", provider=self.provider) from None
-        match wire.type:
-            case "message_start" if wire.message is not None:
-                self._id, self._model = wire.message.id, wire.message.model or self._model
-                self._usage = _usage(wire.message.usage)
-            case "content_block_start" if wire.content_block is not None:
-                return self._start(wire.index, wire.content_block)
-            case "content_block_delta" if wire.delta is not None:
-                return self._delta(wire.index, wire.delta)
-            case "content_block_stop":
-                return self._stop(wire.index)
-            case "message_delta":
-                return self._message_delta(wire)
-            case "message_stop":
-                self.done = True
-            case "error":
-                error = wire.error or _ErrorBody(message="error event without details")
-                raise anthropic_error_body(error, self.provider, None, {})
-        return []
-
-    def _start(self, index: int, block: _Block) -> list[StreamChunk]:
-        if block.type != "tool_use":
-            if block.text:
-                self._text.append(block.text)
-                return [TextDelta(text=block.text)]
-            return []
-        structured = block.name == self._structured
-        ordinal = sum(1 for o in self._open.values() if not o.structured) + len(self._calls)
-        self._open[index] = _Open(ordinal, block, structured)
-        if structured:
-            return []
-        return [ToolCallStart(index=ordinal, id=block.id, name=block.name)]
-
-    def _delta(self, index: int, delta: _Delta) -> list[StreamChunk]:
-        if delta.type == "text_delta" and delta.text:
-            self._text.append(delta.text)
-            return [TextDelta(text=delta.text)]
-        call = self._open.get(index)
-        if delta.type != "input_json_delta" or call is None or not delta.partial_json:
-            return []
-        if call.structured:
-            self._text.append(delta.partial_json)
-            return [TextDelta(text=delta.partial_json)]
-        call.arguments.append(delta.partial_json)
-        return [ToolCallDelta(index=call.ordinal, arguments=delta.partial_json)]
-
-    def _stop(self, index: int) -> list[StreamChunk]:
-        call = self._open.pop(index, None)
-        if call is None or call.structured:
-            return []
-        done = ToolCall(id=call.id, name=call.name, arguments="".join(call.arguments) or "{}")
-        self._calls.append(done)
-        return [ToolCallEnd(index=call.ordinal, call=done)]
-
-    def _message_delta(self, wire: _Event) -> list[StreamChunk]:
-        if wire.delta is not None and wire.delta.stop_reason is not None:
-            self._raw_finish = wire.delta.stop_reason
-        if wire.usage is None:
-            return []
-        self._usage = Usage(
-            input_tokens=self._usage.input_tokens or wire.usage.input_tokens,
-            output_tokens=wire.usage.output_tokens,
-            cached_input_tokens=self._usage.cached_input_tokens,
-        )
-        return [UsageChunk(usage=self._usage)]
-
-    def result(self) -> ChatResult:
-        """The assembled answer."""
-        return ChatResult(
-            text="".join(self._text),
-            tool_calls=list(self._calls),
-            finish_reason=_finish(self._raw_finish, self._structured, self._calls),
-            usage=self._usage,
-            response_id=self._id or None,
-            model=self._model,
-            provider=self.provider,
-            raw_finish_reason=self._raw_finish,
-        )
 
 
 # -- errors ------------------------------------------------------------------------------------
@@ -407,7 +278,7 @@ _BY_STATUS: dict[int, type[ProviderError]] = {
 
 
 def anthropic_error_body(
-    error: _ErrorBody, provider: str, status: int | None, headers: Mapping[str, str]
+    error: ErrorBody, provider: str, status: int | None, headers: Mapping[str, str]
 ) -> ProviderError:
     """The typed error for an Anthropic ``error`` object (reply or stream event)."""
     cls = _BY_TYPE.get(error.type)
@@ -434,7 +305,7 @@ def anthropic_error_body(
 
 
 class _ErrorEnvelope(msgspec.Struct):
-    error: _ErrorBody | None = None
+    error: ErrorBody | None = None
 
 
 _error_envelope = msgspec.json.Decoder(_ErrorEnvelope)
@@ -450,5 +321,5 @@ def anthropic_error(
         error = None
     if error is None:
         text = body.decode("utf-8", "replace").strip()[:500]
-        error = _ErrorBody(message=text or f"HTTP {status}")
+        error = ErrorBody(message=text or f"HTTP {status}")
     return anthropic_error_body(error, provider, status, headers)

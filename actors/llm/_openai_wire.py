@@ -1,4 +1,5 @@
-"""OpenAI chat completions wire format: request bodies, replies, stream chunks, errors."""
+"""OpenAI chat completions wire format: request bodies, replies, errors (stream chunks are
+in ``_openai_stream``)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from actors.llm._errors import (
     UnavailableError,
 )
 from actors.llm._retry import parse_retry_after, status_is_retryable
-from actors.llm._sse import ServerSentEvent
 from actors.messages import (
     AssistantMessage,
     ChatMessage,
@@ -30,44 +30,49 @@ from actors.messages import (
     ForceTool,
     ImagePart,
     JsonSchemaFormat,
-    StreamChunk,
     SystemMessage,
-    TextDelta,
     TextPart,
     ToolCall,
-    ToolCallDelta,
-    ToolCallEnd,
-    ToolCallStart,
     ToolMessage,
     Usage,
-    UsageChunk,
     UserMessage,
 )
 
-__all__ = ["OpenAIAssembler", "decode_completion", "encode_chat", "openai_error"]
+__all__ = [
+    "WireChoice",
+    "WireFunction",
+    "WireToolCall",
+    "completion_decoder",
+    "decode_completion",
+    "encode_chat",
+    "finish_reason",
+    "openai_error",
+    "openai_error_body",
+    "usage_of",
+]
 
 
 # -- reply shapes (unknown fields are ignored) -------------------------------------------------
 
 
-class _Function(msgspec.Struct):
+class WireFunction(msgspec.Struct):
     name: str | None = None
     arguments: str | None = None
 
 
-class _WireToolCall(msgspec.Struct):
+class WireToolCall(msgspec.Struct):
     index: int = 0
     id: str | None = None
-    function: _Function | None = None
+    function: WireFunction | None = None
 
 
 class _Message(msgspec.Struct):
     content: str | None = None
     refusal: str | None = None
-    tool_calls: list[_WireToolCall] | None = None
+    tool_calls: list[WireToolCall] | None = None
 
 
-class _Choice(msgspec.Struct):
+class WireChoice(msgspec.Struct):
     index: int = 0
     message: _Message | None = None
     delta: _Message | None = None
@@ -95,7 +100,7 @@ class _ErrorBody(msgspec.Struct):
 class _Completion(msgspec.Struct):
     id: str = ""
     model: str = ""
-    choices: list[_Choice] = []
+    choices: list[WireChoice] = []
     usage: _Usage | None = None
     error: _ErrorBody | None = None
 
@@ -104,7 +109,7 @@ class _ErrorEnvelope(msgspec.Struct):
     error: _ErrorBody | str | None = None
 
 
-_completion = msgspec.json.Decoder(_Completion)
+completion_decoder = msgspec.json.Decoder(_Completion)
 _error_envelope = msgspec.json.Decoder(_ErrorEnvelope)
 _encoder = msgspec.json.Encoder()
 
@@ -221,7 +226,7 @@ def _options(body: dict[str, Any], request: ChatRequest, max_tokens_field: str) 
 # -- replies -----------------------------------------------------------------------------------
 
 
-def _usage(wire: _Usage) -> Usage:
+def usage_of(wire: _Usage) -> Usage:
     cached = wire.prompt_tokens_details.cached_tokens if wire.prompt_tokens_details else 0
     details = wire.completion_tokens_details
     return Usage(
@@ -232,14 +237,14 @@ def _usage(wire: _Usage) -> Usage:
     )
 
 
-def _finish(raw: str | None) -> FinishReason:
+def finish_reason(raw: str | None) -> FinishReason:
     return "stop" if raw is None else _FINISH.get(raw, "other")
 
 
 def decode_completion(body: bytes, provider: str, model: str) -> ChatResult:
     """A ``chat.completion`` reply; raises ``ProtocolError`` when malformed."""
     try:
-        wire = _completion.decode(body)
+        wire = completion_decoder.decode(body)
     except msgspec.DecodeError as exc:
         raise ProtocolError(f"malformed completion: {exc}", provider=provider) from None
     if wire.error is not None:
@@ -259,108 +264,13 @@ def decode_completion(body: bytes, provider: str, model: str) -> ChatResult:
     return ChatResult(
         text=message.content or message.refusal or "",
         tool_calls=calls,
-        finish_reason="content_filter" if message.refusal else _finish(choice.finish_reason),
-        usage=_usage(wire.usage) if wire.usage else Usage(),
+        finish_reason="content_filter" if message.refusal else finish_reason(choice.finish_reason),
+        usage=usage_of(wire.usage) if wire.usage else Usage(),
         response_id=wire.id or None,
         model=wire.model or model,
         provider=provider,
         raw_finish_reason=choice.finish_reason,
     )
-
-
-class _Partial:
-    __slots__ = ("arguments", "id", "name", "ordinal")
-
-    def __init__(self, ordinal: int, call_id: str, name: str) -> None:
-        self.ordinal = ordinal
-        self.id = call_id
-        self.name = name
-        self.arguments: list[str] = []
-
-    def call(self) -> ToolCall:
-        return ToolCall(id=self.id, name=self.name, arguments="".join(self.arguments))
-
-
-class OpenAIAssembler:
-    """Assembles ``chat.completion.chunk`` events (text, tool calls by index, usage)."""
-
-    def __init__(self, provider: str, model: str) -> None:
-        self.provider = provider
-        self.done = False
-        self._model = model
-        self._id = ""
-        self._text: list[str] = []
-        self._calls: dict[int, _Partial] = {}
-        self._ended = False
-        self._raw_finish: str | None = None
-        self._usage = Usage()
-
-    def feed(self, event: ServerSentEvent) -> list[StreamChunk]:
-        """Chunks for one SSE event; ``data: [DONE]`` completes the stream."""
-        if event.data.startswith("[DONE]"):
-            self.done = True
-            return self._end_calls()
-        try:
-            wire = _completion.decode(event.data)
-        except msgspec.DecodeError as exc:
-            raise ProtocolError(f"malformed stream chunk: {exc}", provider=self.provider) from None
-        if wire.error is not None:
-            raise openai_error_body(wire.error, self.provider, None)
-        self._id = wire.id or self._id
-        self._model = wire.model or self._model
-        out: list[StreamChunk] = []
-        for choice in wire.choices:
-            if choice.index == 0:
-                self._choice(choice, out)
-        if wire.usage is not None:
-            self._usage = _usage(wire.usage)
-            out.append(UsageChunk(usage=self._usage))
-        return out
-
-    def _choice(self, choice: _Choice, out: list[StreamChunk]) -> None:
-        delta = choice.delta
-        if delta is not None:
-            if delta.content:
-                self._text.append(delta.content)
-                out.append(TextDelta(text=delta.content))
-            for wire_call in delta.tool_calls or ():
-                self._tool_delta(wire_call, out)
-        if choice.finish_reason is not None:
-            self._raw_finish = choice.finish_reason
-            out.extend(self._end_calls())
-
-    def _tool_delta(self, wire: _WireToolCall, out: list[StreamChunk]) -> None:
-        fn = wire.function or _Function()
-        partial = self._calls.get(wire.index)
-        if partial is None:
-            ordinal = len(self._calls)
-            partial = _Partial(ordinal, wire.id or f"call_{ordinal}", fn.name or "")
-            self._calls[wire.index] = partial
-            out.append(ToolCallStart(index=ordinal, id=partial.id, name=partial.name))
-        if fn.arguments:
-            partial.arguments.append(fn.arguments)
-            out.append(ToolCallDelta(index=partial.ordinal, arguments=fn.arguments))
-
-    def _end_calls(self) -> list[StreamChunk]:
-        if self._ended:
-            return []
-        self._ended = True
-        ordered = sorted(self._calls.values(), key=lambda p: p.ordinal)
-        return [ToolCallEnd(index=p.ordinal, call=p.call()) for p in ordered]
-
-    def result(self) -> ChatResult:
-        """The assembled answer."""
-        ordered = sorted(self._calls.values(), key=lambda p: p.ordinal)
-        return ChatResult(
-            text="".join(self._text),
-            tool_calls=[p.call() for p in ordered],
-            finish_reason=_finish(self._raw_finish),
-            usage=self._usage,
-            response_id=self._id or None,
-            model=self._model,
-            provider=self.provider,
-            raw_finish_reason=self._raw_finish,
-        )
 
 
 # -- errors ------------------------------------------------------------------------------------

@@ -10,12 +10,8 @@ from functools import partial
 
 import httpx
 
-from actors.llm._anthropic_wire import (
-    AnthropicAssembler,
-    anthropic_error,
-    decode_message,
-    encode_messages,
-)
+from actors.llm._anthropic_stream import AnthropicAssembler
+from actors.llm._anthropic_wire import anthropic_error, decode_message, encode_messages
 from actors.llm._client import HttpChatClient, StreamAssembler, api_key_from_env
 from actors.llm._config import AnthropicConfig
 from actors.llm._errors import BadRequestError

@@ -24,7 +24,8 @@ from actors.llm._client import HttpChatClient, StreamAssembler, api_key_from_env
 from actors.llm._config import OpenAICompatConfig
 from actors.llm._errors import BadRequestError, ProtocolError
 from actors.llm._http import HttpTransport
-from actors.llm._openai_wire import OpenAIAssembler, decode_completion, encode_chat, openai_error
+from actors.llm._openai_stream import OpenAIAssembler
+from actors.llm._openai_wire import decode_completion, encode_chat, openai_error
 from actors.llm._retry import retry_call
 from actors.llm._telemetry import GenAITelemetry
 from actors.messages import ChatRequest, ChatResult, EmbeddingResult, EmbedRequest, Usage
