@@ -4,7 +4,9 @@ An agent turn reads the newest messages of its thread and makes sure the thread 
 then appends the turn. Both reads are answered from memory when possible:
 
 * the ids of threads known to exist (an ``EnsureThread`` for one of them needs no write);
-* per thread, a *window*: the newest messages in order, or all of them (``complete``).
+* per thread, a *window*: the newest messages in order, or all of them (``complete``),
+  sized to what its readers ask for (so memory stays bounded: at most ``windows`` windows of
+  at most ``window`` messages each).
 
 The store actor is the only writer of its database, so every committed write is applied
 to this cache on the Trio thread before its sender is acknowledged; a read that raced with
@@ -36,18 +38,21 @@ from actors.stores.messages import (
 
 __all__ = ["RecentCache"]
 
+_SLACK = 32  # messages kept beyond what readers of a thread ask for
+
 
 def _order(record: MessageRecord) -> tuple[float, int]:
     return (record.created_at, record.seq)
 
 
 class _Window:
-    __slots__ = ("complete", "ids", "records")
+    __slots__ = ("complete", "ids", "limit", "records")
 
-    def __init__(self, records: list[MessageRecord], *, complete: bool) -> None:
+    def __init__(self, records: list[MessageRecord], *, complete: bool, limit: int) -> None:
         self.records = records
         self.ids = {r.id for r in records}
         self.complete = complete
+        self.limit = limit  # how many it keeps: what readers ask for, plus slack
 
     def answer(self, last: int | None) -> list[MessageRecord] | None:
         if last is None:
@@ -58,7 +63,7 @@ class _Window:
             return self.records[-last:]
         return None
 
-    def save(self, record: MessageRecord, limit: int) -> None:
+    def save(self, record: MessageRecord) -> None:
         records = self.records
         if record.id in self.ids:  # an update keeps created_at and seq: same place
             for index in range(len(records) - 1, -1, -1):
@@ -72,10 +77,11 @@ class _Window:
         else:
             bisect.insort(records, record, key=_order)
         self.ids.add(record.id)
-        if len(records) > limit:
-            for dropped in records[: len(records) - limit]:
+        excess = len(records) - self.limit
+        if excess > 0:
+            for dropped in records[:excess]:
                 self.ids.discard(dropped.id)
-            del records[: len(records) - limit]
+            del records[:excess]
             self.complete = False
 
     def drop(self, ids: set[str]) -> None:
@@ -145,7 +151,8 @@ class RecentCache:
         if records is None or raced or len(records) > self._window:
             return
         complete = op.last is None or len(records) < op.last
-        self._windows[thread] = _Window(list(records), complete=complete)
+        wanted = self._window if op.last is None else min(op.last + _SLACK, self._window)
+        self._windows[thread] = _Window(list(records), complete=complete, limit=wanted)
         self._windows.move_to_end(thread)
         if len(self._windows) > self._max_windows:
             self._windows.popitem(last=False)
@@ -181,7 +188,7 @@ class RecentCache:
                     self._touch(record.thread_id)
                     window = self._windows.get(record.thread_id)
                     if window is not None:
-                        window.save(record, self._window)
+                        window.save(record)
             case DeleteMessages() | PruneMessages():
                 assert isinstance(outcome, Deleted)
                 self._forget(set(outcome.ids))

@@ -193,3 +193,19 @@ async def test_load_thread_creates_the_thread_and_replies_its_newest_messages(
         await store.ask(SaveMessages(messages=saved))
         newest = await store.ask(LoadThread(thread_id="t", resource_id="u", last=2))
         assert [r.id for r in newest] == ["m1", "m2"]
+
+
+async def test_a_window_holds_only_about_what_its_readers_ask_for(tmp_path: Path) -> None:
+    config = RuntimeConfig(telemetry=TelemetryConfig(enabled=False))
+    async with open_runtime(config) as rt:
+        store = await rt.spawn(SqliteStore, str(tmp_path / "s.db"), name="s", kind="store")
+        assert await store.ask(LoadThread(thread_id="t", resource_id="u", last=3)) == []
+        for i in range(100):
+            message = NewMessage(id=f"m{i}", thread_id="t", role="user", content=i)
+            await store.ask(SaveMessages(messages=[message]))
+        window = store._cell.instance._cache._windows["t"]  # type: ignore[union-attr]
+        assert 3 <= len(window.records) <= 3 + 32
+        newest = await store.ask(GetMessages(thread_id="t", last=3))
+        assert [r.id for r in newest] == ["m97", "m98", "m99"]
+        everything = await store.ask(GetMessages(thread_id="t"))
+        assert len(everything) == 100  # beyond the window: read from the database
