@@ -19,6 +19,21 @@ import trio
 ROOT = Path(__file__).resolve().parents[2]
 _SERVING = re.compile(r"serving HTTP on (http://\S+)")
 
+# The SQLite and vector store actors of a test config under ``{data}`` (a format string).
+STORES_TOML = """
+[[actors]]
+name = "store"
+kind = "store"
+factory = "actors.stores:SqliteStore"
+options = {{ path = "{data}/mastra.db" }}
+
+[[actors]]
+name = "default"
+kind = "store"
+factory = "actors.stores:VectorStore"
+options = {{ path = "{data}/vectors.db", index_dir = "{data}/indexes" }}
+"""
+
 
 @contextmanager
 def serve_process(

@@ -17,9 +17,10 @@ from typing import Any
 import httpx
 import trio
 
-from tests.e2e.serve import Served, open_served
+from tests.e2e.serve import STORES_TOML, Served, open_served
 
-CONFIG = """
+CONFIG = (
+    """
 [runtime.supervision]
 grace = 8.0
 
@@ -29,17 +30,9 @@ enabled = false
 [logging]
 level = "INFO"
 
-[[actors]]
-name = "store"
-kind = "store"
-factory = "actors.stores:SqliteStore"
-options = {{ path = "{data}/mastra.db" }}
-
-[[actors]]
-name = "default"
-kind = "store"
-factory = "actors.stores:VectorStore"
-options = {{ path = "{data}/vectors.db", index_dir = "{data}/indexes" }}
+"""
+    + STORES_TOML
+    + """
 
 [[actors]]
 name = "scripted"
@@ -72,6 +65,7 @@ name = "server"
 factory = "actors.server:Server"
 options = {{ host = "127.0.0.1", port = 0, grace = {grace} }}
 """
+)
 
 KINDS = ("thread", "generate", "workflow", "vector")
 STREAM_WORDS = " ".join(f"w{i}" for i in range(40))  # about 1.2 s of chunks

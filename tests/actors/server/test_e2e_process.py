@@ -11,26 +11,19 @@ import pytest
 import trio
 
 from actors.cli import main as build_main
-from tests.e2e.serve import ROOT, open_served
+from tests.e2e.serve import ROOT, STORES_TOML, open_served
 
-CONFIG = """
+CONFIG = (
+    """
 [telemetry]
 enabled = false
 
 [logging]
 level = "INFO"
 
-[[actors]]
-name = "store"
-kind = "store"
-factory = "actors.stores:SqliteStore"
-options = {{ path = "{data}/mastra.db" }}
-
-[[actors]]
-name = "default"
-kind = "store"
-factory = "actors.stores:VectorStore"
-options = {{ path = "{data}/vectors.db", index_dir = "{data}/indexes" }}
+"""
+    + STORES_TOML
+    + """
 
 [[actors]]
 name = "three-step"
@@ -45,6 +38,7 @@ name = "server"
 factory = "actors.server:Server"
 options = {{ host = "127.0.0.1", port = 0 }}
 """
+)
 
 
 async def _drive(http: httpx.AsyncClient) -> None:
