@@ -12,6 +12,8 @@ never observe a batch that is not committed yet.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import queue
 import threading
 import time
@@ -89,15 +91,21 @@ class Database:
         self._write_lock = threading.Lock()
         self._readers: queue.Queue[apsw.Connection] = queue.Queue()
         self._all: list[apsw.Connection] = []
+        self._owner: int | None = None
         if not self.memory and not path.startswith("file:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)  # e.g. data/ on a fresh clone
-        self._writer = self._connect(synchronous)
-        self._retry(lambda: migrate(self._writer))
-        if not self.memory:
-            for _ in range(readers):
-                conn = self._connect(synchronous)
-                conn.execute("PRAGMA query_only = ON")
-                self._readers.put(conn)
+            self._owner = _claim(path)
+        try:
+            self._writer = self._connect(synchronous)
+            self._retry(lambda: migrate(self._writer))
+            if not self.memory:
+                for _ in range(readers):
+                    conn = self._connect(synchronous)
+                    conn.execute("PRAGMA query_only = ON")
+                    self._readers.put(conn)
+        except BaseException:
+            self.close()  # connections and the claim: a retry must be able to open it
+            raise
 
     def _connect(self, synchronous: Synchronous) -> apsw.Connection:
         conn = apsw.Connection(self.path)
@@ -169,6 +177,31 @@ class Database:
         with self._write_lock:
             while self._all:
                 self._all.pop().close()
+            owner, self._owner = self._owner, None
+            if owner is not None:
+                os.close(owner)  # releases the claim
+
+
+def _claim(path: str) -> int:
+    """Claim ``path`` for this ``Database`` with an exclusive lock on ``path + ".lock"``;
+    returns the lock's file descriptor (closing it releases the claim, as does the death of
+    the process). Raises ``StoreUnavailable`` naming the holder when another ``Database``
+    (in this or another process) has it: one writer per file keeps group commit, the cache
+    of recent messages and workflow recovery correct."""
+    lock = f"{path}.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise StoreUnavailable(
+            f"the database {path!r} is in use by another store (process {holder}); "
+            "stop it or use another path"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    return fd
 
 
 def _apply_one(

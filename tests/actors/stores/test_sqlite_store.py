@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -291,3 +294,34 @@ async def test_the_writer_thread_ends_with_the_store(tmp_path: Path) -> None:
         assert writers() == before + 1
         await runtime.stop(store)
         assert writers() == before
+
+
+def test_one_database_file_has_one_store(tmp_path: Path) -> None:
+    path = str(tmp_path / "claimed.db")
+    first = Database(path)
+    with pytest.raises(StoreError, match=rf"in use by another store \(process {os.getpid()}\)"):
+        Database(path)
+    script = (
+        "import sys\n"
+        "from actors.stores._sql import Database\n"
+        "from actors.stores import StoreError\n"
+        "try:\n"
+        "    Database(sys.argv[1])\n"
+        "except StoreError as exc:\n"
+        "    print(exc)\n"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", script, path], capture_output=True, text=True, check=True
+    )
+    assert "in use by another store" in other.stdout
+    first.close()
+    Database(path).close()  # released: it opens again
+
+
+def test_a_failed_open_releases_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(apsw.NotADBError):
+        Database(str(path))
+    path.unlink()
+    Database(str(path)).close()
