@@ -15,7 +15,14 @@ import msgspec
 import trio
 
 from actors.cli import check_actors
-from runtime import ConfigError, RuntimeConfig, add_config_dir_to_path, load_config
+from runtime import (
+    ActorCrashed,
+    ConfigError,
+    RestartIntensityExceeded,
+    RuntimeConfig,
+    add_config_dir_to_path,
+    load_config,
+)
 
 __all__ = [
     "UsageError",
@@ -55,6 +62,8 @@ def run_command(
 
     ``--help`` returns 0 and a bad flag 2 (argparse prints its message); a ``UsageError`` or
     ``ConfigError`` from ``body`` is printed as ``mastra <command>: <message>`` and returns 2.
+    A runtime that cannot start (an actor failed in ``on_start``, e.g. its database is used
+    by a running server) or gave up restarting is printed the same way and returns 1.
     Ctrl-C returns 130. Every other exception propagates: it is a bug, not a user's mistake.
     """
     try:
@@ -66,6 +75,9 @@ def run_command(
     except (UsageError, ConfigError) as exc:
         print(f"mastra {command}: {exc}", file=sys.stderr)
         return 2
+    except (ActorCrashed, RestartIntensityExceeded) as exc:
+        print(f"mastra {command}: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return 130

@@ -15,6 +15,7 @@ from actors.agent import Agent
 from actors.commands.chat import Conversation, converse, main
 from actors.llm import ScriptedConfig, spawn_provider
 from actors.messages import AssistantMessage, UserMessage
+from actors.stores._sql import Database
 from runtime.testing import open_test_runtime
 
 from .conftest import ROOT
@@ -62,6 +63,21 @@ def test_an_unknown_agent_exits_2_listing_the_known_ones(
     code = main(["nope", "--config", str(default_config)], stdin=io.StringIO("hi\n"))
     assert code == 2
     assert capsys.readouterr().err == "mastra chat: unknown agent 'nope' (known agents: echo)\n"
+
+
+def test_data_in_use_by_a_running_store_exits_1_saying_so(
+    default_config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "data").mkdir()
+    server_store = Database(str(tmp_path / "data" / "mastra.db"))  # as a running server holds it
+    try:
+        code = main(["echo", "--config", str(default_config)], stdin=io.StringIO("hi\n"))
+    finally:
+        server_store.close()
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("mastra chat: ") and "is in use by another store" in err
+    assert "Traceback" not in err
 
 
 def test_turns_are_kept_in_the_memory_thread(default_config: Path) -> None:
