@@ -16,7 +16,9 @@ from actors.agent._tools import (
     agent_runner,
     attach_agent,
     attach_tool,
+    tool_failed,
     tool_runner,
+    tool_succeeded,
     traced,
 )
 from actors.agent.messages import (
@@ -163,12 +165,8 @@ class AgentActor(Actor):
         async def run(call: ToolCall, args: Any) -> ToolResultRecord:
             text = args.get("memory") if isinstance(args, dict) else None
             if not isinstance(text, str):
-                return ToolResultRecord(
-                    tool_call_id=call.id,
-                    tool_name=call.name,
-                    args=args,
-                    ok=False,
-                    error="memory: required, a string with the whole new working memory",
+                return tool_failed(
+                    call, args, "memory: required, a string with the whole new working memory"
                 )
             schema = memory.options.working_memory and memory.options.working_memory.schema
             try:
@@ -176,16 +174,8 @@ class AgentActor(Actor):
                     parse_structured(text, schema)
                 await memory.set_working_memory(target.thread, target.resource, text)
             except (ValueError, StoreError, StructuredOutputError) as exc:
-                return ToolResultRecord(
-                    tool_call_id=call.id,
-                    tool_name=call.name,
-                    args=args,
-                    ok=False,
-                    error=f"memory: {exc}",
-                )
-            return ToolResultRecord(
-                tool_call_id=call.id, tool_name=call.name, args=args, result={"success": True}
-            )
+                return tool_failed(call, args, f"memory: {exc}")
+            return tool_succeeded(call, args, {"success": True})
 
         return run
 

@@ -22,7 +22,9 @@ __all__ = [
     "agent_runner",
     "attach_agent",
     "attach_tool",
+    "tool_failed",
     "tool_runner",
+    "tool_succeeded",
     "traced",
 ]
 
@@ -86,6 +88,18 @@ async def attach_agent(ctx: Context, agent: Agent) -> ActorRef:
     return await _find_or_spawn(ctx, agent.name, "agent", spawn)
 
 
+def tool_failed(call: ToolCall, args: Any, error: str) -> ToolResultRecord:
+    """An error result for ``call``, worded for the model to read and correct."""
+    return ToolResultRecord(
+        tool_call_id=call.id, tool_name=call.name, args=args, ok=False, error=error
+    )
+
+
+def tool_succeeded(call: ToolCall, args: Any, result: Any) -> ToolResultRecord:
+    """The successful result of ``call``."""
+    return ToolResultRecord(tool_call_id=call.id, tool_name=call.name, args=args, result=result)
+
+
 def traced(tracer: Tracer, name: str, run: ToolRunner) -> ToolRunner:
     """``run`` inside an ``execute_tool {name}`` span (OTel GenAI conventions)."""
 
@@ -128,13 +142,7 @@ def agent_runner(ref: ActorRef, run_id: str, context: dict[str, Any]) -> ToolRun
     async def run(call: ToolCall, args: Any) -> ToolResultRecord:
         prompt = args.get("prompt") if isinstance(args, dict) else None
         if not isinstance(prompt, str) or not prompt:
-            return ToolResultRecord(
-                tool_call_id=call.id,
-                tool_name=call.name,
-                args=args,
-                ok=False,
-                error="prompt: required, a non-empty string",
-            )
+            return tool_failed(call, args, "prompt: required, a non-empty string")
         message = Generate(
             messages=[UserMessage(content=prompt)],
             run_id=f"{run_id}.{call.id}",
@@ -143,15 +151,11 @@ def agent_runner(ref: ActorRef, run_id: str, context: dict[str, Any]) -> ToolRun
         try:
             result: GenerateResult = await ref.ask(message)
         except Exception as exc:
-            return ToolResultRecord(
-                tool_call_id=call.id,
-                tool_name=call.name,
-                args=args,
-                ok=False,
-                error=f"Agent {call.name} failed: {type(exc).__name__}: {exc}",
+            return tool_failed(
+                call,
+                args,
+                f"Agent {call.name} failed: {type(exc).__name__}: {exc}",
             )
-        return ToolResultRecord(
-            tool_call_id=call.id, tool_name=call.name, args=args, result={"text": result.text}
-        )
+        return tool_succeeded(call, args, {"text": result.text})
 
     return run

@@ -24,16 +24,13 @@ from actors.stores.messages import (
     DeleteMessages,
     EnsureThread,
     GetMessagesById,
-    GetThread,
     GetWorkingMemory,
     LoadThread,
     MessageRecord,
     NewMessage,
     PruneMessages,
     SaveMessages,
-    SaveThread,
     SetWorkingMemory,
-    ThreadRecord,
 )
 from actors.stores.vector_messages import CreateIndex, DeleteVectors, Query, Upsert
 from runtime import ActorRef
@@ -115,14 +112,6 @@ class MemoryClient:
     def store(self) -> ActorRef:
         """The SQLite store actor."""
         return self._actor(self.options.store)
-
-    async def ensure_thread(self, thread: str, resource: str) -> ThreadRecord:
-        """The thread, created for ``resource`` when it does not exist yet."""
-        found: ThreadRecord | None = await self.store.ask(GetThread(thread_id=thread))
-        if found is not None:
-            return found
-        created: ThreadRecord = await self.store.ask(SaveThread(id=thread, resource_id=resource))
-        return created
 
     async def load(self, thread: str, resource: str, query: str) -> MemoryContext:
         """History, recalled messages and working memory for a new turn that says ``query``.

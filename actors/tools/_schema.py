@@ -88,6 +88,8 @@ def input_struct(
 
 
 def _any_schema(tp: Any) -> dict[str, Any]:
+    """msgspec's ``schema_hook``: a schema for ``object``; for any other type msgspec's hook
+    protocol wants ``NotImplementedError``, which msgspec turns into its own TypeError."""
     if tp is object:  # an empty schema means "anything", but msgspec needs a non-empty one
         return {"description": "any JSON value"}
     raise NotImplementedError(f"no JSON Schema for {tp!r}")
