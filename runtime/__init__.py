@@ -30,7 +30,7 @@ from runtime._errors import (
     StreamClosed,
 )
 from runtime._logging import configure_logging
-from runtime._mailbox import Envelope
+from runtime._mailbox import Envelope, Reply
 from runtime._ref import ActorRef, StreamCall
 from runtime._root import ActorStats, Mastra, open_runtime
 from runtime._spawn import Spawnable, Spawner, SpawnOptions
@@ -53,6 +53,7 @@ __all__ = [
     "MailboxFull",
     "Mastra",
     "NameTaken",
+    "Reply",
     "RestartIntensityExceeded",
     "RuntimeConfig",
     "RuntimeSection",

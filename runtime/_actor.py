@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
 
     from runtime._cell import Cell
+    from runtime._mailbox import Reply
     from runtime._ref import ActorRef
     from runtime._root import Mastra
     from runtime._spawn import SpawnOptions
@@ -147,6 +148,23 @@ class Context:
         if env is None or env.stream is None:
             raise ActorError("the message being handled was not sent with stream()")
         return StreamWriter(env.stream.send)
+
+    def defer_reply(self) -> Reply | None:
+        """Take over answering the ``ask`` being handled; None if it was a ``tell``.
+
+        The handler's return value is then not sent: whoever holds the returned ``Reply``
+        must call ``set_value`` or ``set_error`` exactly once, even when it fails or is
+        cancelled, or the asker waits until its own deadline. This lets an actor hand a
+        request to its own background task (a batching writer, say) and take the next
+        message at once, while the asker still gets its answer directly. If the handler
+        raises after taking the reply, the asker gets the error and a later answer is
+        ignored. Raises ``ActorError`` outside a handler or for a ``stream`` request.
+        """
+        env = self._cell.envelope()
+        if env is None or env.stream is not None:
+            raise ActorError("defer_reply() needs an ask or a tell being handled")
+        env.deferred = True
+        return env.reply
 
     @property
     def tracer(self) -> Tracer:

@@ -319,7 +319,8 @@ class Cell:
                 env.fail(self._interrupted_error(env))
         self.handled += 1
         if reply is not None:
-            reply.set_value(result)
+            if not env.deferred:
+                reply.set_value(result)
         elif env.stream is not None:
             env.stream.send.close()
 

@@ -34,8 +34,11 @@ _NO_DEADLINE: Final = math.inf
 class Reply:
     """A one-shot slot that carries the answer of one ``ask`` back to its single waiter.
 
-    ``abandoned`` turns true when the waiter was cancelled (or timed out) before the answer
-    arrived; the actor then skips the message if it has not started handling it yet.
+    The kernel fills it with the handler's return value, unless the handler took it over
+    with ``Context.defer_reply`` to answer later from another task. ``abandoned`` turns true
+    when the waiter was cancelled (or timed out) before the answer arrived; the actor then
+    skips the message if it has not started handling it yet, and a holder of a deferred
+    reply may skip the work too.
     """
 
     __slots__ = ("_result", "_task", "abandoned")
@@ -122,10 +125,11 @@ class Envelope:
     ``sender`` is the sending actor's ref (None outside actors), ``reply`` the slot of an
     ``ask``, ``stream`` the channel of a ``stream`` request, ``traceparent`` the W3C trace
     context of the sender (None when tracing is off) and ``deadline`` the asker's Trio deadline
-    (``math.inf`` for none).
+    (``math.inf`` for none). ``deferred`` is set when the handler took over the reply
+    (``Context.defer_reply``): its return value is then not sent.
     """
 
-    __slots__ = ("deadline", "msg", "reply", "sender", "stream", "traceparent")
+    __slots__ = ("deadline", "deferred", "msg", "reply", "sender", "stream", "traceparent")
 
     def __init__(  # noqa: PLR0917 - positional on the hot path
         self,
@@ -142,6 +146,7 @@ class Envelope:
         self.stream = stream
         self.traceparent = traceparent
         self.deadline = deadline
+        self.deferred = False
 
     def fail(self, error: BaseException) -> None:
         """Deliver ``error`` to whoever waits for this envelope (no-op for a tell)."""
@@ -213,10 +218,24 @@ class Mailbox:
         try:
             self.put_nowait(env)
         except MailboxFull:
-            pass
+            await self._wait_for_room(env)
         else:
             await cancel_shielded_checkpoint()
-            return
+
+    async def put_then_park(self, env: Envelope) -> None:
+        """``put`` for a caller that parks right after (an asker waiting for its reply).
+
+        When there is room this enqueues without a schedule point of its own: the caller's
+        next wait provides it, which saves one pass of the scheduler per ``ask``.
+        Cancellation and errors are those of ``put``.
+        """
+        await checkpoint_if_cancelled()
+        try:
+            self.put_nowait(env)
+        except MailboxFull:
+            await self._wait_for_room(env)
+
+    async def _wait_for_room(self, env: Envelope) -> None:
         senders = self._senders
         if senders is None:
             senders = self._senders = OrderedDict()

@@ -93,11 +93,11 @@ class ActorRef:
         env = self._envelope(msg, reply)
         if timeout is None:
             env.deadline = trio.current_effective_deadline()
-            await self._cell.mailbox.put(env)
+            await self._cell.mailbox.put_then_park(env)
             return await reply.wait()
         with trio.move_on_after(timeout) as scope:
             env.deadline = min(scope.deadline, trio.current_effective_deadline())
-            await self._cell.mailbox.put(env)
+            await self._cell.mailbox.put_then_park(env)
             return await reply.wait()
         raise AskTimeout(
             f"actor {self._cell.name!r} did not reply to {type(msg).__name__} within {timeout}s"

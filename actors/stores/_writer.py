@@ -1,8 +1,9 @@
 """Group commit: one writer task turns writes from many concurrent tasks into few transactions.
 
-Tasks call ``submit``; the write waits in a bounded queue. The writer task takes everything
-queued (up to ``max_batch``), applies it in one transaction on the writer's own thread,
-commits, and only then wakes each submitter with its own result. While one batch commits
+Tasks call ``submit`` (or hand over an asker's ``Reply`` with ``enqueue``); the write waits in
+a bounded queue. The writer task takes everything queued (up to ``max_batch``), applies it in
+one transaction on the writer's own thread, commits, and only then answers each write's
+reply with its own result. While one batch commits
 the next one accumulates, so the number of commits (and fsyncs) falls as the number of
 writers grows. The thread lives as long as ``run``: handing a batch to a waiting thread
 costs about half of what starting a ``trio.to_thread`` call does.
@@ -10,6 +11,7 @@ costs about half of what starting a ``trio.to_thread`` call does.
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -21,6 +23,7 @@ import trio
 
 from actors.stores._errors import StoreError, StoreUnavailable
 from actors.stores._sql import Database, Failure
+from runtime import Reply
 
 __all__ = ["GroupCommitWriter"]
 
@@ -30,15 +33,7 @@ AfterCommit = Callable[[Sequence[W], Sequence[object]], None]
 OnCommit = AfterCommit[W]
 
 
-class _Pending(Generic[W]):
-    __slots__ = ("abandoned", "done", "error", "op", "value")
-
-    def __init__(self, op: W) -> None:
-        self.op = op
-        self.done = trio.Event()
-        self.value: object = None
-        self.error: Exception | None = None
-        self.abandoned = False
+_Queued = tuple[W, Reply | None]
 
 
 class GroupCommitWriter(Generic[W]):
@@ -66,8 +61,9 @@ class GroupCommitWriter(Generic[W]):
         self._after_commit = after_commit
         self._on_commit = on_commit
         self._max_batch = max_batch
-        self._send, self._receive = trio.open_memory_channel[_Pending[W]](queue_size)
+        self._send, self._receive = trio.open_memory_channel[_Queued[W]](queue_size)
         self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._finished = trio.Event()
         self.batches = 0
         self.writes = 0
 
@@ -75,47 +71,71 @@ class GroupCommitWriter(Generic[W]):
         """Queue one write and return its result once its transaction committed.
 
         Waits while the queue is full. Raises the write's own ``StoreError`` (the rest of its
-        batch still commits), or ``StoreUnavailable`` when the whole batch failed. If cancelled
-        while queued the write is dropped; if cancelled once its batch started, it may still
-        commit, but it is not acknowledged.
+        batch still commits), or ``StoreUnavailable`` when the whole batch failed or the
+        writer stopped first. If cancelled while queued the write is dropped; if cancelled
+        once its batch started, it may still commit, but it is not acknowledged.
         """
-        pending = _Pending(op)
-        await self._send.send(pending)
+        reply = Reply()
+        await self.enqueue(op, reply)
+        return await reply.wait()
+
+    async def enqueue(self, op: W, reply: Reply | None) -> None:
+        """Queue one write whose outcome goes to ``reply`` (None: nobody waits) after commit.
+
+        Returns without a schedule point when the queue has room (the caller is a handler
+        about to take its next message), else waits for room. ``reply`` always gets exactly
+        one answer: the write's result or error, or ``StoreUnavailable`` if the writer stops
+        before committing it. A reply abandoned before its batch starts skips the write.
+        Cancelled while waiting for room: nothing was queued. Raises ``StoreUnavailable``
+        once the writer is closed.
+        """
         try:
-            await pending.done.wait()
-        finally:
-            if not pending.done.is_set():
-                pending.abandoned = True
-        if pending.error is not None:
-            raise pending.error
-        return pending.value
+            try:
+                self._send.send_nowait((op, reply))
+            except trio.WouldBlock:
+                await self._send.send((op, reply))
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            raise StoreUnavailable("the store is stopping and takes no more writes") from None
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """The writer loop; returns after ``aclose``. A failing ``after_commit`` propagates.
+        """The writer loop; returns after ``aclose`` once everything queued has committed.
 
         Cancellation waits for a batch in progress to commit (its thread is not abandoned)
-        and then stops; writes still queued are not committed nor acknowledged. The writer
-        thread is joined before this returns, whatever happens.
+        and then stops; writes still queued are answered with ``StoreUnavailable``, not
+        committed. A failing batch (other than a write's own error) fails its writes and
+        propagates. The writer thread is joined before this returns, whatever happens.
         """
         thread = threading.Thread(target=self._thread_main, name="store-writer", daemon=True)
         thread.start()
         try:
             task_status.started()
-            async with self._receive:
-                async for first in self._receive:
-                    batch = [first]
-                    while len(batch) < self._max_batch:
-                        try:
-                            batch.append(self._receive.receive_nowait())
-                        except (trio.WouldBlock, trio.EndOfChannel):
-                            break
-                    live = [p for p in batch if not p.abandoned]
-                    if live:
-                        await self._commit(live)
+            async for first in self._receive:
+                batch = [first]
+                while len(batch) < self._max_batch:
+                    try:
+                        batch.append(self._receive.receive_nowait())
+                    except (trio.WouldBlock, trio.EndOfChannel):
+                        break
+                live = [(op, reply) for op, reply in batch if reply is None or not reply.abandoned]
+                if live:
+                    await self._commit(live)
         finally:
+            self._fail_queued()
+            self._receive.close()
             self._jobs.put(None)
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(thread.join)
+            self._finished.set()
+
+    def _fail_queued(self) -> None:
+        error = StoreUnavailable("the store stopped before this write was committed")
+        while True:
+            try:
+                _, reply = self._receive.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                return
+            if reply is not None:
+                reply.set_error(error)
 
     def _thread_main(self) -> None:
         while (job := self._jobs.get()) is not None:
@@ -136,30 +156,32 @@ class GroupCommitWriter(Generic[W]):
         )
         return done
 
-    async def _commit(self, batch: list[_Pending[W]]) -> None:
-        ops = [p.op for p in batch]
+    async def _commit(self, batch: list[_Queued[W]]) -> None:
+        ops = [op for op, _ in batch]
         try:
             outcomes = await self._on_thread(ops)
         except StoreError as exc:
-            for p in batch:
-                p.error = type(exc)(*exc.args)
-                p.done.set()
+            _fail_all(batch, functools.partial(type(exc), *exc.args))
             return
         except apsw.Error as exc:
-            for p in batch:
-                p.error = StoreUnavailable(f"the write batch failed and was rolled back: {exc}")
-                p.done.set()
+            message = f"the write batch failed and was rolled back: {exc}"
+            _fail_all(batch, functools.partial(StoreUnavailable, message))
             return
+        except BaseException as exc:
+            message = f"the write batch failed: {exc!r}"
+            _fail_all(batch, functools.partial(StoreUnavailable, message))
+            raise
         self.batches += 1
         self.writes += sum(not isinstance(o, Failure) for o in outcomes)
         if self._on_commit is not None:
             self._on_commit(ops, outcomes)
-        for p, result in zip(batch, outcomes, strict=True):
+        for (_, reply), result in zip(batch, outcomes, strict=True):
+            if reply is None:
+                continue
             if isinstance(result, Failure):
-                p.error = result.error
+                reply.set_error(result.error)
             else:
-                p.value = result
-            p.done.set()
+                reply.set_value(result)
 
     def _in_thread(self, ops: Sequence[W]) -> list[object]:
         outcomes: list[object] = list(self._db.write_batch(ops, self._apply))
@@ -168,5 +190,13 @@ class GroupCommitWriter(Generic[W]):
         return outcomes
 
     async def aclose(self) -> None:
-        """Stop accepting writes; ``run`` commits what is queued and returns."""
-        await self._send.aclose()
+        """Stop taking writes and wait until ``run`` committed what was queued and returned."""
+        self._send.close()
+        await self._finished.wait()
+
+
+def _fail_all(batch: Sequence[_Queued[W]], error: Callable[[], Exception]) -> None:
+    """Answer every write of a batch that did not commit with its own copy of an error."""
+    for _, reply in batch:
+        if reply is not None:
+            reply.set_error(error())

@@ -106,7 +106,14 @@ class SqliteStore(Actor):
         await self.ctx.nursery.start(self._writer.run)
 
     async def on_stop(self) -> None:
-        """Close the connections (the writer task has already been cancelled)."""
+        """Commit and acknowledge the writes already accepted, then close the connections.
+
+        After a crash the writer is already gone and its queued writes were answered with
+        ``StoreUnavailable``.
+        """
+        writer = self._writer
+        if writer is not None:
+            await writer.aclose()
         db, self._db = self._db, None
         if db is not None:
             await trio.to_thread.run_sync(db.close)
@@ -117,17 +124,25 @@ class SqliteStore(Actor):
             raise StoreError(f"store {self.ctx.name!r} is not open")
         cache = self._cache
         if isinstance(msg, LoadThread):
-            await self.receive(EnsureThread(id=msg.thread_id, resource_id=msg.resource_id))
+            ensure = EnsureThread(id=msg.thread_id, resource_id=msg.resource_id)
+            if not self._known_thread(ensure):
+                await self._writer.submit(ensure)
             return await self.receive(GetMessages(thread_id=msg.thread_id, last=msg.last))
         if _is_write(msg):
-            if cache is not None and isinstance(msg, EnsureThread) and cache.knows_thread(msg.id):
-                return None
-            return await self._writer.submit(msg)
+            if not self._known_thread(msg):
+                # The writer answers the asker after the commit; this handler is free at once.
+                await self._writer.enqueue(msg, self.ctx.defer_reply())
+            return None
         if _is_read(msg):
             if cache is not None and isinstance(msg, GetMessages):
                 return await self._cached_messages(cache, msg)
             return await self._read(msg)
         raise InvalidRequest(f"store {self.ctx.name!r} does not handle {type(msg).__name__}")
+
+    def _known_thread(self, msg: StoreWrite) -> bool:
+        """True for an ``EnsureThread`` of a thread the cache knows exists (nothing to do)."""
+        cache = self._cache
+        return cache is not None and isinstance(msg, EnsureThread) and cache.knows_thread(msg.id)
 
     async def _read(self, msg: StoreRead) -> Any:
         assert self._db is not None

@@ -26,6 +26,7 @@ PUBLIC = {
     "MailboxFull",
     "Mastra",
     "NameTaken",
+    "Reply",
     "RestartIntensityExceeded",
     "RuntimeConfig",
     "RuntimeSection",

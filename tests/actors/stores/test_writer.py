@@ -1,0 +1,71 @@
+"""The group-commit writer answers every accepted write: committed, failed, or refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import apsw
+import pytest
+import trio
+
+from actors.stores import SqliteStore, StoreError, StoreUnavailable
+from actors.stores._sql import Database
+from actors.stores._writer import GroupCommitWriter
+from actors.stores.messages import Get, Put
+from runtime import ActorStopped, Mastra, Reply
+
+
+async def test_a_graceful_stop_commits_every_accepted_write(rt: Mastra, tmp_path: Path) -> None:
+    path = str(tmp_path / "drain.db")
+    store = await rt.spawn(SqliteStore, path, name="drain", kind="store")
+    acknowledged: list[str] = []
+    refused: list[str] = []
+
+    async def write(i: int) -> None:
+        try:
+            await store.ask(Put(collection="c", id=str(i), data={"i": i}))
+        except ActorStopped:
+            refused.append(str(i))
+        else:
+            acknowledged.append(str(i))
+
+    async with trio.open_nursery() as nursery:
+        for i in range(300):
+            nursery.start_soon(write, i)
+        await trio.lowlevel.checkpoint()  # some writes reach the writer, others wait in the mailbox
+        nursery.start_soon(rt.stop, store)
+    assert len(acknowledged) + len(refused) == 300
+    assert acknowledged, "the writes queued at the writer were committed, not dropped"
+
+    reopened = await rt.spawn(SqliteStore, path, name="reopened", kind="store")
+    for id in acknowledged:
+        assert (await reopened.ask(Get(collection="c", id=id))).data == {"i": int(id)}
+
+
+def _explode(conn: apsw.Connection, op: str) -> object:
+    if op == "boom":
+        raise RuntimeError("the disk caught fire")
+    conn.execute("CREATE TABLE IF NOT EXISTS t (v TEXT)")
+    conn.execute("INSERT INTO t VALUES (?)", (op,))
+    return op
+
+
+async def test_a_batch_that_breaks_the_writer_answers_its_writes_and_the_queue(
+    tmp_path: Path,
+) -> None:
+    db = Database(str(tmp_path / "w.db"))
+    writer = GroupCommitWriter[str](db, _explode, max_batch=1)
+    replies = [Reply() for _ in range(3)]
+    with pytest.RaisesGroup(pytest.RaisesExc(RuntimeError, match="the disk caught fire")):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(writer.run)
+            assert await writer.submit("fine") == "fine"
+            for op, reply in zip(("boom", "queued-1", "queued-2"), replies, strict=True):
+                await writer.enqueue(op, reply)
+            await trio.sleep_forever()
+    for reply in replies:  # the failed batch and the writes queued behind it
+        with pytest.raises(StoreUnavailable):
+            await reply.wait()
+    with pytest.raises(StoreError, match="takes no more writes"):
+        await writer.enqueue("late", Reply())
+    db.close()
