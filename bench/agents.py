@@ -3,7 +3,9 @@
 In one run: (1) an agent turn with one tool call and memory on (``add 2 and 40``: two model
 calls, one tool call, history loaded and the turn stored in a file-backed SQLite store) vs
 the same two provider calls and the tool function called directly by the benchmark
-(``agent_overhead_ratio`` = agent time per turn / direct time per turn); (2) many concurrent
+(``agent_overhead_ratio`` = agent time per turn / direct time per turn), and the least any
+durable agent could reach: the direct calls plus one commit of the turn's four messages
+straight to SQLite, no actor and no thread (``durable_floor_ratio``); (2) many concurrent
 conversations of five turns each, reporting resident memory per live conversation
 (``bytes_per_conversation``, the messages themselves live in the SQLite file).
 
@@ -37,6 +39,16 @@ from actors.messages import (
     UserMessage,
 )
 from actors.stores import SqliteStore
+from actors.stores._sql import Database
+from actors.stores._writes import apply_write
+from actors.stores.messages import (
+    EnsureThread,
+    GetMessages,
+    MessageRecord,
+    NewMessage,
+    SaveMessages,
+    StoreWrite,
+)
 from bench._common import emit, parse_args, rss_bytes
 from runtime import ActorRef, RuntimeConfig, TelemetryConfig, open_runtime
 
@@ -65,6 +77,37 @@ async def agent_turn(agent: AgentRef, index: int) -> None:
     result = await agent.generate(PROMPT, thread=f"bench-{index // 10}", resource="bench")
     if not result.text.startswith("The sum is"):
         raise RuntimeError(f"unexpected answer {result.text!r}")
+
+
+def commit_cost(path: str, stored: list[MessageRecord], turns: int) -> float:
+    """Seconds per commit of one turn's messages (copies of ``stored``, new ids) written
+    straight to a database of the same schema and settings: no actor, no thread hop. Any
+    agent whose turn is durable once it replies pays at least this on top of the direct
+    calls."""
+    db = Database(path, synchronous="normal")
+    try:
+        start = time.perf_counter()
+        for turn in range(turns):
+            batch = SaveMessages(
+                messages=[
+                    NewMessage(
+                        id=f"{turn}-{m.id}",
+                        thread_id=f"floor-{turn // 10}",
+                        resource_id=m.resource_id,
+                        role=m.role,
+                        content=m.content,
+                        type=m.type,
+                    )
+                    for m in stored
+                ]
+            )
+            ops: list[StoreWrite] = [batch]
+            if turn % 10 == 0:
+                ops.insert(0, EnsureThread(id=f"floor-{turn // 10}", resource_id="bench"))
+            db.write_batch(ops, apply_write)
+        return (time.perf_counter() - start) / turns
+    finally:
+        db.close()
 
 
 async def overhead(
@@ -155,6 +198,13 @@ async def run(quick: bool) -> None:
             turns, rounds = (100, 3) if quick else (500, 5)
             cost = await overhead(turns, rounds, model, agent, bare)
             emit({"measure": "overhead", "turns": turns, "rounds": rounds, **cost})
+            store = rt.lookup("store", kind="store")
+            assert store is not None
+            stored = await store.ask(GetMessages(thread_id="bench--1"))
+            commit = commit_cost(os.path.join(scratch, "floor.db"), stored[-4:], turns)
+            floor = 1 + commit * cost["direct_turns_per_s"]
+            cost["durable_floor_ratio"] = round(floor, 3)
+            emit({"measure": "durable_floor", "commit_us": round(commit * 1e6, 1), "ratio": floor})
             live = await conversations(agent, 1000, 5)
             emit({"measure": "conversations", **live})
     emit(
@@ -162,6 +212,7 @@ async def run(quick: bool) -> None:
             "bench": "agents",
             "agent_overhead_ratio": cost["agent_overhead_ratio"],
             "no_memory_overhead_ratio": cost["no_memory_overhead_ratio"],
+            "durable_floor_ratio": cost["durable_floor_ratio"],
             "agent_turns_per_s": cost["agent_turns_per_s"],
             "direct_turns_per_s": cost["direct_turns_per_s"],
             "bytes_per_conversation": live["bytes_per_conversation"],

@@ -7,7 +7,9 @@ In one run, against baselines measured in the same run:
 - runs per second of that workflow at concurrency 64 (``runs_per_s``);
 - a ``foreach`` over 10,000 items with concurrency 16 vs the plain loop (``foreach_items_per_s``);
 - the store actor's own latency for one acknowledged write (``store_save_us``), which every
-  step pays once, so ``overhead_per_step_without_store_us`` is the workflow layers' share.
+  step pays once, so ``overhead_per_step_without_store_us`` is the workflow layers' share,
+  and the same write committed straight to SQLite with no actor and no thread
+  (``bare_commit_us``), the part of a step's overhead that no engine can avoid.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import msgspec
 import trio
 
 from actors.stores import SqliteStore
+from actors.stores._sql import Database
+from actors.stores._writes import apply_write
 from actors.stores.messages import SaveWorkflowRun
 from actors.workflow import StepContext, Workflow, WorkflowRef, step
 from bench._common import emit, parse_args
@@ -126,6 +130,22 @@ async def store_save(store: ActorRef, n: int) -> float:
     return (time.perf_counter() - start) / n
 
 
+def snapshot_commit(path: str, n: int) -> float:
+    """Seconds per snapshot-sized write committed straight to SQLite: no actor, no thread."""
+    db = Database(path, synchronous="normal")
+    snapshot = {"runId": "r", "context": {"a": {"status": "success", "output": {"value": 1}}}}
+    try:
+        start = time.perf_counter()
+        for i in range(n):
+            msg = SaveWorkflowRun(
+                workflow_name="bench-raw", run_id=str(i % 64), status="running", snapshot=snapshot
+            )
+            db.write_batch([msg], apply_write)
+        return (time.perf_counter() - start) / n
+    finally:
+        db.close()
+
+
 async def main(quick: bool) -> None:
     runs = 300 if quick else 3_000
     concurrent_runs = 1_920 if quick else 12_800
@@ -137,7 +157,8 @@ async def main(quick: bool) -> None:
                 partial(SqliteStore, db, synchronous="normal"), name="store", kind="store"
             )
             save = await store_save(store, runs)
-            emit({"case": "store_save", "writes": runs, "save_us": save * 1e6})
+            commit = snapshot_commit(str(Path(tmp) / "raw.db"), runs)
+            emit({"case": "store_save", "save_us": save * 1e6, "bare_commit_us": commit * 1e6})
             wf = await rt.spawn(three.deploy(store="store"))
             await sequential(wf, 20)  # warm up
             per_run, per_plain = await sequential(wf, runs)
@@ -179,6 +200,7 @@ async def main(quick: bool) -> None:
             "quick": quick,
             "overhead_per_step_us": round(overhead, 1),
             "store_save_us": round(save * 1e6, 1),
+            "bare_commit_us": round(commit * 1e6, 1),
             "overhead_per_step_without_store_us": round(overhead - save * 1e6, 1),
             "runs_per_s": round(rate, 1),
             "foreach_items_per_s": round(10_000 / elapsed, 1),
