@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from actors.stores import InvalidRequest, NotFound, SqliteStore, StoreError
-from actors.stores._schema import SCHEMA_VERSION
+from actors.stores._schema import MIGRATIONS, SCHEMA_VERSION
 from actors.stores._sql import Database
 from actors.stores.messages import (
     CheckIntegrity,
@@ -199,6 +199,36 @@ async def test_file_store_survives_reopen_and_reads_in_parallel(rt: Mastra, tmp_
     conn = apsw.Connection(path)
     assert conn.execute("PRAGMA journal_mode").fetchall() == [("wal",)]
     assert conn.execute("PRAGMA user_version").fetchall() == [(SCHEMA_VERSION,)]
+
+
+async def test_messages_keep_their_order_across_the_migration_off_autoincrement(
+    rt: Mastra, tmp_path: Path
+) -> None:
+    path = str(tmp_path / "v3.db")
+    conn = apsw.Connection(path)
+    for migration in MIGRATIONS[:3]:
+        conn.execute(migration)
+    conn.execute("PRAGMA user_version = 3")
+    conn.execute("INSERT INTO threads VALUES ('t', 'u', '', '{}', NULL, 1.0, 1.0)")
+    for i, at in enumerate([5.0, 5.0, 4.0]):  # seq breaks the tie of the first two
+        conn.execute(
+            "INSERT INTO messages (id, thread_id, resource_id, role, type, content, importance,"
+            " created_at) VALUES (?, 't', 'u', 'user', 'text', ?, 0, ?)",
+            (f"m{i}", f'"{i}"', at),
+        )
+    conn.close()
+
+    store = await spawn(rt, path)
+    before = await store.ask(GetMessages(thread_id="t"))
+    assert [(m.id, m.seq) for m in before] == [("m2", 3), ("m0", 1), ("m1", 2)]
+    (added,) = await store.ask(
+        SaveMessages(messages=[NewMessage(id="m3", thread_id="t", role="user", content="3")])
+    )
+    assert added.seq == 4
+    assert [m.id for m in await store.ask(GetMessages(thread_id="t"))] == ["m2", "m0", "m1", "m3"]
+    conn = apsw.Connection(path)
+    [(sql,)] = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'messages'").fetchall()
+    assert "AUTOINCREMENT" not in str(sql)
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
