@@ -108,15 +108,18 @@ class SqliteStore(Actor):
     async def on_stop(self) -> None:
         """Commit and acknowledge the writes already accepted, then close the connections.
 
-        After a crash the writer is already gone and its queued writes were answered with
-        ``StoreUnavailable``.
+        If the grace period runs out first, the connections are closed anyway (after the
+        batch in progress) so the file is free for the next incarnation; writes still
+        queued then fail with ``StoreUnavailable``.
         """
-        writer = self._writer
-        if writer is not None:
-            await writer.aclose()
-        db, self._db = self._db, None
-        if db is not None:
-            await trio.to_thread.run_sync(db.close)
+        try:
+            if self._writer is not None:
+                await self._writer.aclose()
+        finally:
+            db, self._db = self._db, None
+            if db is not None:
+                with trio.CancelScope(shield=True):  # bounded by one batch
+                    await trio.to_thread.run_sync(db.close)
 
     async def receive(self, msg: StoreRequest) -> Any:
         """Dispatch a write to the group-commit writer and a read to a reader thread."""
