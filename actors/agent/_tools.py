@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry.trace import Status, StatusCode, Tracer
+from opentelemetry.trace import NoOpTracer, Status, StatusCode, Tracer
 
 from actors.agent._loop import ToolRunner
 from actors.agent.messages import Generate, GenerateResult, ToolResultRecord
 from actors.messages import ToolCall, ToolDefinition, UserMessage
 from actors.tools import Tool, ToolRef
-from runtime import ActorRef, NameTaken
+from runtime import ActorError, ActorRef, NameTaken
 
 if TYPE_CHECKING:
     from actors.agent.spec import Agent
@@ -55,28 +55,43 @@ def agent_definition(agent: Agent) -> ToolDefinition:
     )
 
 
-async def _find_or_spawn(ctx: Context, name: str, kind: str, spawn: Any) -> ActorRef:
+async def _find_or_spawn(ctx: Context, name: str, kind: str, spawn: Any) -> tuple[ActorRef, bool]:
+    """The running actor ``name`` and whether this call spawned it."""
     found = ctx.lookup(name, kind=kind)
     if found is not None:
-        return found
+        return found, False
     try:
         ref: ActorRef = await spawn()
     except NameTaken:
         again = ctx.lookup(name, kind=kind)
         if again is None:
             raise
-        return again
-    return ref
+        return again, False
+    return ref, True
+
+
+async def _runs(ref: ActorRef, tool: Tool) -> bool:
+    """Whether the tool actor ``ref`` describes itself as ``tool`` does."""
+    try:
+        return bool(await ToolRef(ref).info() == tool.info)
+    except ActorError:
+        return False
 
 
 async def attach_tool(ctx: Context, tool: Tool) -> ToolRef:
-    """The running actor of ``tool`` (spawned as a child of the agent when none runs)."""
+    """The running actor of ``tool`` (spawned as a child of the agent when none runs).
+
+    An ``inline`` tool runs in the agent's task when the actor runs this very tool (spawned
+    here, or describing itself as ``tool`` does).
+    """
 
     async def spawn() -> ActorRef:
         handle: ToolRef = await tool.spawn_in(ctx)
         return handle.ref
 
-    return ToolRef(await _find_or_spawn(ctx, tool.id, "tool", spawn))
+    ref, spawned = await _find_or_spawn(ctx, tool.id, "tool", spawn)
+    same = tool.inline and (spawned or await _runs(ref, tool))
+    return ToolRef(ref, inline=tool if same else None)
 
 
 async def attach_agent(ctx: Context, agent: Agent) -> ActorRef:
@@ -85,7 +100,8 @@ async def attach_agent(ctx: Context, agent: Agent) -> ActorRef:
     async def spawn() -> ActorRef:
         return (await agent.spawn_in(ctx)).ref
 
-    return await _find_or_spawn(ctx, agent.name, "agent", spawn)
+    ref, _ = await _find_or_spawn(ctx, agent.name, "agent", spawn)
+    return ref
 
 
 def tool_failed(call: ToolCall, args: Any, error: str) -> ToolResultRecord:
@@ -101,7 +117,10 @@ def tool_succeeded(call: ToolCall, args: Any, result: Any) -> ToolResultRecord:
 
 
 def traced(tracer: Tracer, name: str, run: ToolRunner) -> ToolRunner:
-    """``run`` inside an ``execute_tool {name}`` span (OTel GenAI conventions)."""
+    """``run`` inside an ``execute_tool {name}`` span (OTel GenAI conventions); ``run``
+    itself when ``tracer`` makes no spans (tracing off)."""
+    if isinstance(tracer, NoOpTracer):
+        return run
 
     async def call(tool_call: ToolCall, args: Any) -> ToolResultRecord:
         attributes = {

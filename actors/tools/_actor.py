@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import trio
 
 from actors.tools._tool import Tool
@@ -9,6 +11,8 @@ from actors.tools.messages import DescribeTool, ExecuteTool, ToolError, ToolInfo
 from runtime import Actor, ActorCrashed, ActorRef, ActorStopped, AskTimeout
 
 __all__ = ["ToolActor", "ToolRef"]
+
+logger = logging.getLogger(__name__)
 
 
 class ToolActor(Actor):
@@ -32,12 +36,20 @@ class ToolActor(Actor):
 
 
 class ToolRef:
-    """A handle to a running tool actor."""
+    """A handle to a running tool actor.
 
-    __slots__ = ("ref",)
+    With ``inline`` (the tool the actor runs, which must be ``Tool.inline``), ``execute``
+    runs the call in the caller's task while the actor is alive, saving the hop to the
+    actor; the outcome is the same as through the actor (see ``execute``).
+    """
 
-    def __init__(self, ref: ActorRef) -> None:
+    __slots__ = ("inline", "ref")
+
+    def __init__(self, ref: ActorRef, inline: Tool | None = None) -> None:
+        if inline is not None and not inline.inline:
+            raise ValueError(f"inline: tool {inline.id!r} may not run in the caller's task")
         self.ref = ref
+        self.inline = inline
 
     @property
     def id(self) -> str:
@@ -59,7 +71,15 @@ class ToolRef:
     ) -> ToolResult:
         """Run the tool. Never raises for a failed call: a crashed, stopped or unanswering
         tool actor becomes an ``unavailable`` or ``timeout`` error result the model can read.
+
+        An ``inline`` tool runs in this task (the actor being alive): its calls never yield,
+        so neither ``timeout`` nor the actor's concurrency limit could act on them, and an
+        unexpected exception becomes the ``unavailable`` result a crash of the actor gives.
+        Cancellation: a call cancelled before it starts is not run.
         """
+        tool = self.inline
+        if tool is not None and self.ref.alive:
+            return await self._run_inline(tool, args, call_id, request_context)
         msg = ExecuteTool(args=args, call_id=call_id, request_context=dict(request_context or {}))
         try:
             result: ToolResult = await self.ref.ask(msg, timeout=timeout)
@@ -72,3 +92,21 @@ class ToolRef:
             )
             return ToolResult(tool_id=self.id, call_id=call_id, ok=False, error=error)
         return result
+
+    async def _run_inline(
+        self,
+        tool: Tool,
+        args: object,
+        call_id: str | None,
+        request_context: dict[str, object] | None,
+    ) -> ToolResult:
+        await trio.lowlevel.checkpoint_if_cancelled()
+        try:
+            return await tool.call(
+                args, call_id=call_id, request_context=dict(request_context or {})
+            )
+        except Exception as exc:
+            logger.exception("tool %r crashed running call %s inline", tool.id, call_id)
+            crash = f"actor {tool.id!r} crashed handling ExecuteTool: {exc!r}"
+            error = ToolError(kind="unavailable", message=f"Tool {tool.id} is unavailable: {crash}")
+            return ToolResult(tool_id=tool.id, call_id=call_id, ok=False, error=error)

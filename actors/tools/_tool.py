@@ -57,8 +57,16 @@ class Tool:
     context_param: str | None = None
     input_schema: dict[str, Any] = field(init=False)
     output_schema: dict[str, Any] | None = field(init=False)
+    is_async: bool = field(init=False, repr=False)
+    """Whether ``fn`` is a coroutine function."""
+    inline: bool = field(init=False, repr=False)
+    """Whether a caller may run this tool in its own task instead of through its actor: a
+    sync function declared ``blocking=False`` never yields to Trio, so its actor's
+    concurrency limit and any timeout cannot act on a call anyway."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "is_async", inspect.iscoroutinefunction(self.fn))
+        object.__setattr__(self, "inline", not self.blocking and not self.is_async)
         object.__setattr__(self, "input_schema", json_schema(self.input_type))
         output = (
             None if self.output_type in (None, Any, inspect.Signature.empty) else self.output_type
@@ -120,30 +128,32 @@ class Tool:
         """Validate ``args``, run the function, validate its output; never raises for a bad
         call: invalid input, an exception in the tool and a timeout become error results.
 
-        Cancellation propagates (an abandoned sync function finishes in its thread).
+        Cancellation propagates (an abandoned sync function finishes in its thread). An
+        ``inline`` tool never yields, so neither cancellation nor its timeout can stop it.
         """
         decoded = self.validate(args)
         if isinstance(decoded, list):
             return self._validation_failure(call_id, args, decoded)
-        context = ToolContext(
-            tool_id=self.id, call_id=call_id, request_context=request_context or {}
-        )
+        fn_args, kwargs = self._arguments(decoded, call_id, request_context)
         try:
-            with trio.move_on_after(
-                self.timeout if self.timeout is not None else float("inf")
-            ) as scope:
-                value = await self._run(decoded, context, limiter)
-            if scope.cancelled_caught:
-                message = f"Tool {self.id} timed out after {self.timeout}s"
-                return self._failure(call_id, ToolError(kind="timeout", message=message))
+            if self.inline:  # no checkpoint inside, so no timeout scope could ever fire
+                value = self.fn(*fn_args, **kwargs)
+            else:
+                with trio.move_on_after(
+                    self.timeout if self.timeout is not None else float("inf")
+                ) as scope:
+                    value = await self._run(fn_args, kwargs, limiter)
+                if scope.cancelled_caught:
+                    message = f"Tool {self.id} timed out after {self.timeout}s"
+                    return self._failure(call_id, ToolError(kind="timeout", message=message))
             return ToolResult(tool_id=self.id, call_id=call_id, value=self._output(value))
         except Exception as exc:
             message = f"Tool {self.id} failed: {type(exc).__name__}: {exc}"
             return self._failure(call_id, ToolError(kind="execution", message=message))
 
-    async def _run(
-        self, decoded: msgspec.Struct, context: ToolContext, limiter: trio.CapacityLimiter | None
-    ) -> Any:
+    def _arguments(
+        self, decoded: msgspec.Struct, call_id: str | None, request_context: dict[str, Any] | None
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         if self.struct_input:
             args: tuple[Any, ...] = (decoded,)
             kwargs: dict[str, Any] = {}
@@ -151,11 +161,16 @@ class Tool:
             args = ()
             kwargs = {name: getattr(decoded, name) for name in decoded.__struct_fields__}
         if self.context_param is not None:
-            kwargs[self.context_param] = context
-        if inspect.iscoroutinefunction(self.fn):
+            kwargs[self.context_param] = ToolContext(
+                tool_id=self.id, call_id=call_id, request_context=request_context or {}
+            )
+        return args, kwargs
+
+    async def _run(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], limiter: trio.CapacityLimiter | None
+    ) -> Any:
+        if self.is_async:
             return await self.fn(*args, **kwargs)
-        if not self.blocking:
-            return self.fn(*args, **kwargs)
         call = functools.partial(self.fn, *args, **kwargs)
         return await trio.to_thread.run_sync(call, limiter=limiter, abandon_on_cancel=True)
 
@@ -237,6 +252,7 @@ def tool(
     functions run in worker threads, unless declared ``blocking=False``: then they run on
     the caller's Trio thread, which saves a thread hop (~100 us) per call but is only right
     for quick, pure computations (no I/O, no locks); ``timeout`` cannot interrupt them.
+    An agent runs such a tool in its own task, without a message to the tool's actor.
     """
 
     def build(f: Callable[..., Any]) -> Tool:
