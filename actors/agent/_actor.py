@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import msgspec
 import trio
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.trace import INVALID_SPAN, NoOpTracer, Span, Status, StatusCode, Tracer
 
 from actors.agent._loop import Emit, ToolRunner, Turn, run_loop
 from actors.agent._structured import StructuredOutputError, parse_structured
@@ -208,9 +209,7 @@ class AgentActor(Actor):
         )
 
     async def _turn(self, msg: Generate | StreamGenerate, emit: Emit | None) -> GenerateResult:
-        attributes = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": self.spec.name}
-        name = f"invoke_agent {self.spec.name}"
-        with self.ctx.tracer.start_as_current_span(name, attributes=attributes) as span:
+        with _agent_span(self.ctx.tracer, self.spec.name) as span:
             context = MemoryContext()
             if self.memory is not None and msg.memory is not None:
                 query = last_user_text(msg.messages)
@@ -313,7 +312,18 @@ def _partial(turn: Turn) -> list[ChatMessage]:
     return [AssistantMessage(content=turn.partial_text)] if turn.partial_text else []
 
 
+def _agent_span(tracer: Tracer, agent: str) -> AbstractContextManager[Span]:
+    """The ``invoke_agent`` span of a turn (OTel GenAI conventions); with a tracer that
+    makes no spans (tracing off), the invalid span, without the cost of making one."""
+    if isinstance(tracer, NoOpTracer):
+        return nullcontext(INVALID_SPAN)
+    attributes = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": agent}
+    return tracer.start_as_current_span(f"invoke_agent {agent}", attributes=attributes)
+
+
 def _annotate(span: Span, result: GenerateResult) -> None:
+    if not span.is_recording():
+        return
     span.set_attribute("gen_ai.usage.input_tokens", result.usage.input_tokens)
     span.set_attribute("gen_ai.usage.output_tokens", result.usage.output_tokens)
     span.set_attribute("gen_ai.response.finish_reasons", [result.finish_reason])

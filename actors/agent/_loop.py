@@ -78,10 +78,6 @@ def tool_message(result: ToolResultRecord) -> ToolMessage:
     )
 
 
-async def _nothing(chunk: AgentChunk) -> None:
-    return None
-
-
 class _Forwarder:
     """Turns provider chunks into agent chunks for one step."""
 
@@ -137,7 +133,7 @@ async def _call_model(
 
 
 async def _run_tools(
-    calls: list[ToolCall], runners: dict[str, ToolRunner], turn: Turn, emit: Emit
+    calls: list[ToolCall], runners: dict[str, ToolRunner], turn: Turn, emit: Emit | None
 ) -> list[ToolResultRecord]:
     results: list[ToolResultRecord | None] = [None] * len(calls)
 
@@ -165,11 +161,18 @@ async def _run_tools(
             else:
                 result = await runner(call, args)
         results[index] = result
-        await emit(ToolResultChunk(run_id=turn.run_id, result=result))
+        if emit is not None:
+            await emit(ToolResultChunk(run_id=turn.run_id, result=result))
 
-    async with trio.open_nursery() as nursery:
-        for index, call in enumerate(calls):
-            nursery.start_soon(one, index, call)
+    if len(calls) == 1:  # no task needed; a failure is raised as the nursery raises it
+        try:
+            await one(0, calls[0])
+        except Exception as exc:
+            raise ExceptionGroup("Exceptions from Trio nursery", [exc]) from None
+    elif calls:
+        async with trio.open_nursery() as nursery:
+            for index, call in enumerate(calls):
+                nursery.start_soon(one, index, call)
     return [r for r in results if r is not None]
 
 
@@ -190,15 +193,15 @@ async def run_loop(
     result the model reads. Cancellation: stops the model call and the tools in flight;
     ``turn`` then holds the completed steps and the partial text.
     """
-    send = emit or _nothing
     result = ChatResult()
     for step in range(max_steps):
-        await send(StepStart(run_id=turn.run_id, step=step))
+        if emit is not None:
+            await emit(StepStart(run_id=turn.run_id, step=step))
         request = msgspec.structs.replace(base, messages=turn.conversation())
         result = await _call_model(model, request, turn, step, emit)
         turn.usage = turn.usage + result.usage
         turn.last = result
-        results = await _run_tools(result.tool_calls, runners, turn, send)
+        results = await _run_tools(result.tool_calls, runners, turn, emit)
         assistant = AssistantMessage(content=result.text, tool_calls=list(result.tool_calls))
         turn.added.extend([assistant, *(tool_message(r) for r in results)])
         turn.partial_text = ""
@@ -206,8 +209,8 @@ async def run_loop(
             step=step,
             text=result.text,
             tool_calls=[
-                ToolCallRecord(tool_call_id=c.id, tool_name=c.name, args=_args_or_raw(c))
-                for c in result.tool_calls
+                ToolCallRecord(tool_call_id=r.tool_call_id, tool_name=r.tool_name, args=r.args)
+                for r in results
             ],
             tool_results=results,
             finish_reason=result.finish_reason,
@@ -216,7 +219,8 @@ async def run_loop(
         )
         turn.steps.append(record)
         more = bool(result.tool_calls) and step + 1 < max_steps
-        await send(StepFinish(run_id=turn.run_id, step=record, is_continued=more))
+        if emit is not None:
+            await emit(StepFinish(run_id=turn.run_id, step=record, is_continued=more))
         if not more:
             break
     return result
