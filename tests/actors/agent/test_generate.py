@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+import dataclasses
+
 import msgspec
 
 from actors.agent import Agent, Generate, GenerateResult
 from actors.demo import add
-from actors.messages import AssistantMessage, ToolMessage, UserMessage
+from actors.llm import ScriptedConfig, spawn_provider
+from actors.memory import Memory
+from actors.messages import AssistantMessage, ChatMessage, ToolMessage, UserMessage
+from actors.stores import SqliteStore
+from actors.stores.messages import GetMessages
+from runtime import RuntimeConfig, TelemetryConfig, open_runtime
 from runtime.testing import TestRuntime
 
 ECHO = Agent(name="echo", instructions="You echo.", model="scripted", tools=[add])
@@ -79,3 +86,23 @@ async def test_info_describes_the_agent(t: TestRuntime) -> None:
         "scripted",
         False,
     )
+
+
+async def test_a_turn_with_tracing_off_gives_the_same_result_and_history() -> None:
+    config = RuntimeConfig(telemetry=TelemetryConfig(enabled=False))
+    async with open_runtime(config) as rt:
+        await spawn_provider(rt, "scripted", ScriptedConfig())
+        await rt.spawn(SqliteStore, ":memory:", name="store", kind="store")
+        agent = await rt.spawn(dataclasses.replace(ECHO, memory=Memory(last_messages=10)))
+        first = await agent.generate("please add 2 and 40", thread="t", resource="r")
+        again = await agent.generate("please add 2 and 40", thread="t", resource="r")
+        assert first.text == again.text == "The sum is 42."
+        (outcome,) = again.tool_results
+        assert outcome.ok and outcome.result == {"sum": 42}
+        store = rt.lookup("store", kind="store")
+        assert store is not None
+        stored = await store.ask(GetMessages(thread_id="t"))
+        assert [msgspec.convert(m.content, ChatMessage) for m in stored] == [
+            *first.messages,
+            *again.messages,
+        ]

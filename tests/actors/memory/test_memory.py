@@ -8,6 +8,7 @@ from actors.llm import ScriptedConfig, ScriptedToolCall, ScriptedTurn, ScriptRul
 from actors.memory import Memory, Retention, SemanticRecall, WorkingMemory
 from actors.messages import ChatRequest, SystemMessage, UserMessage
 from actors.stores.messages import GetMessages, GetWorkingMemory, MessageRecord
+from actors.stores.vector_messages import Query
 from runtime import ActorRef
 from runtime.testing import TestRuntime
 from tests.actors.memory.conftest import RecordingModel, spawn_recorder
@@ -191,3 +192,31 @@ async def test_schema_working_memory_rejects_a_bad_update_the_model_then_fixes(
     assert second.ok
     stored = await _store(t).ask(GetWorkingMemory(scope="thread", id="t1"))
     assert stored == '{"name": "Ada"}'
+
+
+async def test_retention_commits_with_the_turn_in_one_store_request(t: TestRuntime) -> None:
+    await spawn_recorder(t)
+    memory = Memory(retention=Retention(keep_last=2))
+    agent = await t.rt.spawn(Agent(name="m", instructions="", model="rec", memory=memory))
+    await agent.generate("one", thread="t1", resource="u1")
+    before = t.rt.stats()["store"].handled
+    await agent.generate("two", thread="t1", resource="u1")
+    assert t.rt.stats()["store"].handled == before + 2  # the history, then save and prune
+    records: list[MessageRecord] = await _store(t).ask(GetMessages(thread_id="t1"))
+    assert [r.content["content"] for r in records] == ["two", "Echo: two"]
+
+
+async def test_retention_deletes_the_vectors_of_the_messages_it_deletes(t: TestRuntime) -> None:
+    await spawn_recorder(t)
+    memory = Memory(semantic_recall=SemanticRecall(top_k=8), retention=Retention(keep_last=2))
+    agent = await t.rt.spawn(Agent(name="m", instructions="", model="rec", memory=memory))
+    for word in ("apple", "banana", "cherry"):
+        await agent.generate(word, thread="t1", resource="u1")
+    vectors = t.rt.lookup("default", kind="store")
+    assert vectors is not None
+    hits = await vectors.ask(
+        Query(index_name="memory_messages", query_vector=[1.0] * 256, top_k=20)
+    )
+    records: list[MessageRecord] = await _store(t).ask(GetMessages(thread_id="t1"))
+    assert sorted(hit.id for hit in hits) == sorted(r.id for r in records)
+    assert [r.content["content"] for r in records] == ["cherry", "Echo: cherry"]
