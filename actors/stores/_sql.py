@@ -6,8 +6,9 @@ so the writer connection is only touched under ``_write_lock`` (held by the sing
 task's thread), and each reader connection is checked out of a pool for one read.
 
 File databases run in WAL mode: readers see the last committed state while the writer
-works. A ``:memory:`` database has a single connection, so reads take the write lock and
-never observe a batch that is not committed yet.
+works, and a ``Checkpointer`` thread keeps the WAL short without stalling commits. A
+``:memory:`` database has a single connection, so reads take the write lock and never
+observe a batch that is not committed yet.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any, Literal, TypeVar
 import apsw
 import msgspec
 
+from actors.stores._checkpoint import Checkpointer
 from actors.stores._errors import InvalidRequest, StoreError, StoreUnavailable
 from actors.stores._schema import migrate
 
@@ -92,6 +94,7 @@ class Database:
         self._readers: queue.Queue[apsw.Connection] = queue.Queue()
         self._all: list[apsw.Connection] = []
         self._owner: int | None = None
+        self._checkpointer: Checkpointer | None = None
         if not self.memory and not path.startswith("file:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)  # e.g. data/ on a fresh clone
             self._owner = _claim(path)
@@ -99,6 +102,8 @@ class Database:
             self._writer = self._connect(synchronous)
             self._retry(lambda: migrate(self._writer))
             if not self.memory:
+                self._checkpointer = Checkpointer(path)
+                self._checkpointer.attach(self._writer)
                 for _ in range(readers):
                     conn = self._connect(synchronous)
                     conn.execute("PRAGMA query_only = ON")
@@ -140,7 +145,10 @@ class Database:
         batch. Any other error rolls everything back and propagates (nothing committed).
         """
         with self._write_lock:
-            return self._retry(lambda: self._run_batch(ops, apply))
+            results = self._retry(lambda: self._run_batch(ops, apply))
+            if self._checkpointer is not None:
+                self._checkpointer.catch_up(self._writer)
+            return results
 
     def _run_batch(
         self, ops: Sequence[W], apply: Callable[[apsw.Connection, W], T]
@@ -175,6 +183,9 @@ class Database:
     def close(self) -> None:
         """Close every connection (the last one checkpoints the WAL). Idempotent."""
         with self._write_lock:
+            checkpointer, self._checkpointer = self._checkpointer, None
+            if checkpointer is not None:
+                checkpointer.close()
             while self._all:
                 self._all.pop().close()
             owner, self._owner = self._owner, None

@@ -312,16 +312,17 @@ def test_requests_round_trip_msgpack_and_json(msg: StoreRequest) -> None:
         assert codec.decode(codec.encode(msg), type=StoreRequest) == msg
 
 
-async def test_the_writer_thread_ends_with_the_store(tmp_path: Path) -> None:
+async def test_the_writer_threads_end_with_the_store(tmp_path: Path) -> None:
     def writers() -> int:
-        return sum(t.name == "store-writer" for t in threading.enumerate())
+        names = ("store-writer", "store-checkpoint")
+        return sum(t.name in names for t in threading.enumerate())
 
     before = writers()
     config = RuntimeConfig(telemetry=TelemetryConfig(enabled=False))
     async with open_runtime(config) as runtime:
         store = await runtime.spawn(SqliteStore, str(tmp_path / "w.db"), name="w", kind="store")
         await store.ask(Put(collection="c", id="1", data={}))
-        assert writers() == before + 1
+        assert writers() == before + 2
         await runtime.stop(store)
         assert writers() == before
 
