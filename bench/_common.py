@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import queue
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import msgspec
+import trio
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-__all__ = ["DiscardSpans", "emit", "parse_args", "percentile", "rss_bytes"]
+__all__ = ["DiscardSpans", "emit", "parse_args", "percentile", "rss_bytes", "thread_round_trip"]
 
 _encoder = msgspec.json.Encoder()
 
@@ -54,3 +58,27 @@ class DiscardSpans(SpanExporter):
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Drop ``spans``."""
         return SpanExportResult.SUCCESS
+
+
+async def thread_round_trip(count: int) -> float:
+    """Seconds for one empty hand-off to a waiting thread and back, as the store's writer
+    does it (a queue one way, ``run_sync_soon`` the other): what any durable write costs on
+    top of SQLite when SQLite may not block the Trio thread."""
+    jobs: queue.SimpleQueue[trio.lowlevel.Task | None] = queue.SimpleQueue()
+    token = trio.lowlevel.current_trio_token()
+
+    def serve() -> None:
+        while (task := jobs.get()) is not None:
+            token.run_sync_soon(trio.lowlevel.reschedule, task)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        start = time.perf_counter()
+        for _ in range(count):
+            jobs.put(trio.lowlevel.current_task())
+            await trio.lowlevel.wait_task_rescheduled(lambda _: trio.lowlevel.Abort.FAILED)
+        return (time.perf_counter() - start) / count
+    finally:
+        jobs.put(None)
+        thread.join()
