@@ -72,6 +72,7 @@ class Engine(StepExecutor):
         super().__init__(snapshot, writer, runner, hub, prefix=prefix, waits=waits)
         self.graph = graph
         self._started: set[str] = set()
+        self._cursor = 0  # linear graphs: the nodes before it succeeded
         self._inflight = 0
         self._signal: Signal | None = None
         self._nursery: trio.Nursery | None = None
@@ -80,6 +81,7 @@ class Engine(StepExecutor):
     async def run(self) -> None:
         """Execute every runnable node, then settle the run's status."""
         self._started.clear()
+        self._cursor = 0
         self._signal = None
         if self.graph.linear:
             # one node at a time: this task runs them all, no nursery needed
@@ -100,11 +102,32 @@ class Engine(StepExecutor):
             if all(d in nodes and nodes[d].status == "success" for d in self.graph.nodes[nid].deps):
                 yield self.graph.nodes[nid]
 
+    def _next_in_chain(self) -> Node | None:
+        """``_ready`` for a linear graph: the first node that has not succeeded, unless it
+        already started or ended otherwise (every node before it succeeded)."""
+        nodes, order = self.snapshot.nodes, self.graph.order
+        while self._cursor < len(order):
+            nid = order[self._cursor]
+            state = nodes.get(nid)
+            if state is not None and state.status == "success":
+                self._cursor += 1
+            elif nid in self._started or (state is not None and state.status != "running"):
+                return None
+            else:
+                return self.graph.nodes[nid]
+        return None
+
     def _schedule(self) -> Node | None:
         """Claim every ready node: the first is returned for the calling task to run itself
         (a chain then runs in one task), the others start in the nursery."""
         if self._signal is not None and self._signal.rank >= Bailed.rank:
             return None
+        if self.graph.linear:
+            node = self._next_in_chain()
+            if node is not None:
+                self._started.add(node.id)
+                self._inflight += 1
+            return node
         kept: Node | None = None
         for node in list(self._ready()):
             self._started.add(node.id)

@@ -147,7 +147,7 @@ class SnapshotWriter:
         self._requested = 0
         self._acked = 0
         self._busy = False
-        self._changed = trio.Event()
+        self._changed: trio.Event | None = None  # made by the first waiter of a save
 
     async def commit(self) -> None:
         """Make every change made so far durable."""
@@ -155,6 +155,8 @@ class SnapshotWriter:
         target = self._requested
         while self._acked < target:
             if self._busy:
+                if self._changed is None:
+                    self._changed = trio.Event()
                 await self._changed.wait()
             else:
                 await self._write()
@@ -180,5 +182,6 @@ class SnapshotWriter:
             self._acked = max(self._acked, version)
         finally:
             self._busy = False
-            changed, self._changed = self._changed, trio.Event()
-            changed.set()
+            changed, self._changed = self._changed, None
+            if changed is not None:
+                changed.set()

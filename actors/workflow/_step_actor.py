@@ -160,18 +160,51 @@ async def execute_step(step: Step, init_schema: Any, runtime: Mastra, msg: RunSt
         raise StepFailed(str(exc), retryable=False) from exc
 
 
+class _Slots:
+    """At most ``size`` holders at once; more wait in arrival order.
+
+    Taking a free slot does not yield to the scheduler (as Trio's ``CapacityLimiter``'s
+    ``*_nowait`` calls); a released slot goes straight to the longest waiter. Cancelling a
+    waiter takes nothing. A ``size`` below 1 raises ``ValueError``.
+    """
+
+    __slots__ = ("free", "waiting")
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError(f"step_concurrency must be >= 1, got {size}")
+        self.free = size
+        self.waiting = trio.lowlevel.ParkingLot()
+
+    async def acquire(self) -> None:
+        """Take a slot, waiting while none is free."""
+        if self.free > 0:  # never while someone waits: a release hands its slot over
+            self.free -= 1
+            return
+        await self.waiting.park()  # woken by ``release`` with its slot handed over
+
+    def release(self) -> None:
+        """Give the slot back, to the longest waiter if any."""
+        if self.waiting:
+            self.waiting.unpark()
+        else:
+            self.free += 1
+
+
 class InlineStep:
     """Runs a step without retries in the calling task (the run's own task), sparing the
     two task switches of asking a step actor.
 
     Such a step has no state and no retry that a fresh actor incarnation could serve, so
     an actor adds nothing but cost. At most ``concurrency`` executions run at once (the
-    step actor's own limit); more wait for a slot. Cancelling the caller cancels the
-    step's function. A failure of the execution machinery itself (what would crash a
-    step actor) is logged and raises ``StepFailed`` like a crash of the actor does.
+    step actor's own limit); more wait for a slot. Each execution gets the span a step
+    actor's ``RunStep`` would get, unless ``tracer`` is None (tracing off). Cancelling the
+    caller cancels the step's function. A failure of the execution machinery itself (what
+    would crash a step actor) is logged and raises ``StepFailed`` like a crash of the
+    actor does.
     """
 
-    __slots__ = ("init_schema", "limiter", "runtime", "span_name", "step", "tracer")
+    __slots__ = ("init_schema", "runtime", "slots", "span_name", "step", "tracer")
 
     def __init__(
         self,
@@ -180,24 +213,22 @@ class InlineStep:
         runtime: Mastra,
         concurrency: int,
         *,
-        tracer: Tracer,
+        tracer: Tracer | None,
         name: str,
     ) -> None:
         self.step = step
         self.init_schema = init_schema
         self.runtime = runtime
-        self.limiter = trio.CapacityLimiter(concurrency)
+        self.slots = _Slots(concurrency)
         self.tracer = tracer
         self.span_name = f"{name} RunStep"  # the span a step actor's message would get
 
     async def run(self, msg: RunStep) -> StepOutcome:
         """Execute ``msg`` once; raises ``StepFailed`` as a step actor's ask would."""
-        token = object()
+        await self.slots.acquire()
         try:
-            self.limiter.acquire_on_behalf_of_nowait(token)
-        except trio.WouldBlock:
-            await self.limiter.acquire_on_behalf_of(token)
-        try:
+            if self.tracer is None:
+                return await execute_step(self.step, self.init_schema, self.runtime, msg)
             with self.tracer.start_as_current_span(self.span_name):
                 return await execute_step(self.step, self.init_schema, self.runtime, msg)
         except StepFailed:
@@ -206,7 +237,7 @@ class InlineStep:
             log.exception("step %r of run %r crashed", self.step.id, msg.run_id)
             raise StepFailed(f"step actor failed: {type(exc).__name__}: {exc}") from exc
         finally:
-            self.limiter.release_on_behalf_of(token)
+            self.slots.release()
 
 
 async def call_step(ref: ActorRef, msg: RunStep) -> StepOutcome:

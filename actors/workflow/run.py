@@ -4,16 +4,19 @@ One actor (registry kind ``workflow``, named after the workflow id) serves every
 workflow. Its children are the step actors, one per step with retries (nested workflows'
 steps included), each handling many runs' executions concurrently, so that a retry after a
 crash meets a fresh incarnation; steps without retries run inline in the run's task. Each
-run is a task in the actor's nursery driving an ``Engine`` over the run's snapshot, saved
-through the persistence port after every step. On start the actor resumes the runs the
-store still records as ``running`` or ``waiting`` (the process died under them); suspended
-runs wait in the store for ``ResumeRun``.
+run is a task driving an ``Engine`` over the run's snapshot, saved through the persistence
+port after every step: a task in the actor's nursery, or the handler of a ``StartRun`` whose
+caller waits without a deadline (a caller going away cancels neither). On start the
+actor resumes the runs the store still records as ``running`` or ``waiting`` (the process
+died under them); suspended runs wait in the store for ``ResumeRun``.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
@@ -116,12 +119,13 @@ class WorkflowActor(Actor):
         self.info: WorkflowInfo = describe(self.graph, self.workflow.description)
         self.steps: dict[str, ActorRef] = {}
         self.inline: dict[str, InlineStep] = {}
+        runtime = self.ctx.runtime
+        tracer = self.ctx.tracer if runtime.tracing.enabled else None
         for path, (step, init_schema) in self.graph.step_specs().items():
             if step.retries == 0:
-                runtime, limit = self.ctx.runtime, self.step_concurrency
-                name = f"{self.ctx.name}/{path}"
+                limit, name = self.step_concurrency, f"{self.ctx.name}/{path}"
                 self.inline[path] = InlineStep(
-                    step, init_schema, runtime, limit, tracer=self.ctx.tracer, name=name
+                    step, init_schema, runtime, limit, tracer=tracer, name=name
                 )
                 continue
             self.steps[path] = await self.ctx.spawn(
@@ -153,11 +157,11 @@ class WorkflowActor(Actor):
                     log.info("workflow %r: resuming run %r", self.workflow.id, snapshot.run_id)
                     await self._launch(snapshot, save=False)
 
-    async def _run_step(self, path: str, msg: RunStep) -> StepOutcome:
+    def _run_step(self, path: str, msg: RunStep) -> Awaitable[StepOutcome]:
         inline = self.inline.get(path)
         if inline is not None:
-            return await inline.run(msg)
-        return await call_step(self.steps[path], msg)
+            return inline.run(msg)
+        return call_step(self.steps[path], msg)
 
     # -- messages -----------------------------------------------------------------------
     async def receive(self, msg: WorkflowRequest) -> Any:  # noqa: PLR0911
@@ -233,7 +237,14 @@ class WorkflowActor(Actor):
     async def _start(self, msg: StartRun) -> RunResult | str:
         # A waiting caller learns the outcome, so the run is saved from its first step on;
         # a background start is acknowledged only once the run is durable.
-        run = await self._launch(await self._new_run(msg), save=not msg.wait)
+        snapshot = await self._new_run(msg)
+        if msg.wait and trio.current_effective_deadline() == math.inf:
+            # Only a stop of this actor can cancel this handler (the caller going away does
+            # not), as for a run in the actor's nursery: drive it here, sparing a task.
+            run = self._register(snapshot)
+            await self._drive(run)
+            return RunResult.of(run.snapshot)
+        run = await self._launch(snapshot, save=not msg.wait)
         if not msg.wait:
             return run.snapshot.run_id
         await run.stopped.wait()
