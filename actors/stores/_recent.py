@@ -63,26 +63,30 @@ class _Window:
             return self.records[-last:]
         return None
 
-    def save(self, record: MessageRecord) -> None:
+    def save(self, record: MessageRecord) -> list[MessageRecord]:
+        """Place ``record``; returns the records that fell out of the window."""
         records = self.records
         if record.id in self.ids:  # an update keeps created_at and seq: same place
             for index in range(len(records) - 1, -1, -1):
                 if records[index].id == record.id:
                     records[index] = record
-                    return
+                    return []
         if not self.complete and (not records or _order(record) < _order(records[0])):
-            return  # an older message outside the window: the newest ones did not change
+            return []  # an older message outside the window: the newest ones did not change
         if not records or _order(record) >= _order(records[-1]):
             records.append(record)  # the usual case: a new message, newest of all
         else:
             bisect.insort(records, record, key=_order)
         self.ids.add(record.id)
         excess = len(records) - self.limit
-        if excess > 0:
-            for dropped in records[:excess]:
-                self.ids.discard(dropped.id)
-            del records[:excess]
-            self.complete = False
+        if excess <= 0:
+            return []
+        dropped = records[:excess]
+        for old in dropped:
+            self.ids.discard(old.id)
+        del records[:excess]
+        self.complete = False
+        return dropped
 
     def drop(self, ids: set[str]) -> None:
         # The newest N minus some is still the newest N - k: the window stays right.
@@ -97,6 +101,7 @@ class RecentCache:
     def __init__(self, *, threads: int = 4096, windows: int = 1024, window: int = 256) -> None:
         self._known: OrderedDict[str, None] = OrderedDict()
         self._windows: OrderedDict[str, _Window] = OrderedDict()
+        self._thread_of: dict[str, str] = {}  # message id -> thread, for every windowed one
         self._max_known = threads
         self._max_windows = windows
         self._window = window
@@ -152,10 +157,17 @@ class RecentCache:
             return
         complete = op.last is None or len(records) < op.last
         wanted = self._window if op.last is None else min(op.last + _SLACK, self._window)
+        self._drop_window(thread)
         self._windows[thread] = _Window(list(records), complete=complete, limit=wanted)
-        self._windows.move_to_end(thread)
+        self._thread_of.update((r.id, thread) for r in records)
         if len(self._windows) > self._max_windows:
-            self._windows.popitem(last=False)
+            self._drop_window(next(iter(self._windows)))
+
+    def _drop_window(self, thread: str) -> None:
+        window = self._windows.pop(thread, None)
+        if window is not None:
+            for message_id in window.ids:
+                del self._thread_of[message_id]
 
     # -- commits ---------------------------------------------------------------------------
     def committed(self, ops: Sequence[StoreWrite], outcomes: Sequence[object]) -> None:
@@ -180,23 +192,33 @@ class RecentCache:
                 self._know(thread)
             case DeleteThread(thread_id=thread):
                 self._known.pop(thread, None)
-                self._windows.pop(thread, None)
+                self._drop_window(thread)
                 self._touch(thread)
             case SaveMessages():
                 assert isinstance(outcome, list)
                 for record in outcome:
                     self._touch(record.thread_id)
-                    window = self._windows.get(record.thread_id)
-                    if window is not None:
-                        window.save(record)
+                    self._save(record)
             case DeleteMessages() | PruneMessages():
                 assert isinstance(outcome, Deleted)
                 self._forget(set(outcome.ids))
+
+    def _save(self, record: MessageRecord) -> None:
+        window = self._windows.get(record.thread_id)
+        if window is None:
+            return
+        for dropped in window.save(record):
+            del self._thread_of[dropped.id]
+        if record.id in window.ids:
+            self._thread_of[record.id] = record.thread_id
 
     def _forget(self, ids: set[str]) -> None:
         if not ids:
             return
         for thread in self._reading:
             self._raced.add(thread)  # a deleted id's thread is unknown here: be safe
-        for window in self._windows.values():
-            window.drop(ids)
+        by_thread: dict[str, set[str]] = {}
+        for message_id in ids & self._thread_of.keys():
+            by_thread.setdefault(self._thread_of.pop(message_id), set()).add(message_id)
+        for thread, gone in by_thread.items():
+            self._windows[thread].drop(gone)

@@ -6,17 +6,21 @@ import functools
 from pathlib import Path
 
 import hypothesis.strategies as st
+import pytest
 import trio
 from hypothesis import HealthCheck, given, settings
 
 from actors.stores import SqliteStore
+from actors.stores._recent import RecentCache, _Window
 from actors.stores.messages import (
+    Deleted,
     DeleteMessages,
     DeleteThread,
     EnsureThread,
     GetMessages,
     GetThread,
     LoadThread,
+    MessageRecord,
     NewMessage,
     PruneMessages,
     SaveMessages,
@@ -79,6 +83,15 @@ async def _stores(rt: Mastra, directory: Path) -> tuple[ActorRef, ActorRef]:
     return cached, plain
 
 
+def _check_index(store: ActorRef) -> None:
+    """The cache's message-id index names exactly the windowed messages, by thread."""
+    cache = store._cell.instance._cache  # type: ignore[union-attr]
+    expected = {m: t for t, w in cache._windows.items() for m in w.ids}
+    assert cache._thread_of == expected
+    for window in cache._windows.values():
+        assert window.ids == {r.id for r in window.records}
+
+
 def _bodies(records: object) -> list[tuple[str, object]]:
     assert isinstance(records, list)
     return [(r.id, r.content) for r in records]
@@ -100,6 +113,7 @@ def test_cached_reads_match_the_database(tmp_path_factory: object, ops: list[obj
                     continue
                 await cached.ask(op)
                 await plain.ask(op)
+                _check_index(cached)
             for thread in THREADS:
                 for last in (None, 1, 3, 6):
                     op = GetMessages(thread_id=thread, last=last)
@@ -209,3 +223,49 @@ async def test_a_window_holds_only_about_what_its_readers_ask_for(tmp_path: Path
         assert [r.id for r in newest] == ["m97", "m98", "m99"]
         everything = await store.ask(GetMessages(thread_id="t"))
         assert len(everything) == 100  # beyond the window: read from the database
+
+
+def test_forgetting_messages_touches_only_their_threads_windows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cache = RecentCache()
+    for t in range(500):
+        records = [_record(f"t{t}", f"t{t}-m{i}", i) for i in range(5)]
+        cache.reading(f"t{t}")
+        cache.read(GetMessages(thread_id=f"t{t}", last=10), records)
+    touched: list[set[str]] = []
+    drop = _Window.drop
+
+    def spy(window: _Window, ids: set[str]) -> None:
+        touched.append(window.ids.copy())
+        drop(window, ids)
+
+    monkeypatch.setattr(_Window, "drop", spy)
+    deleted = Deleted(ids=["t7-m1", "t7-m3", "nowhere"])
+    cache.committed([DeleteMessages(ids=deleted.ids)], [deleted])
+    assert len(touched) == 1 and "t7-m1" in touched[0]
+    found = cache.messages(GetMessages(thread_id="t7", last=10))
+    assert found is not None and [r.id for r in found] == ["t7-m0", "t7-m2", "t7-m4"]
+
+
+def _record(thread: str, id: str, seq: int) -> MessageRecord:
+    return MessageRecord(
+        id=id,
+        thread_id=thread,
+        resource_id="u",
+        role="user",
+        content=id,
+        type="text",
+        importance=0.0,
+        created_at=1.0,
+        seq=seq,
+    )
+
+
+def test_an_evicted_or_replaced_window_leaves_the_index() -> None:
+    cache = RecentCache(windows=2)
+    for t in ("a", "b", "c", "c"):  # "a" is evicted, then "c" is read again
+        cache.reading(t)
+        cache.read(GetMessages(thread_id=t), [_record(t, f"{t}-m{i}", i) for i in range(3)])
+    assert set(cache._windows) == {"b", "c"}
+    assert cache._thread_of == {f"{t}-m{i}": t for t in ("b", "c") for i in range(3)}
