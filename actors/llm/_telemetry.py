@@ -80,6 +80,8 @@ class GenAITelemetry:
         self.provider = provider
         self.tracer = tracer if tracer is not None else trace.NoOpTracer()
         meter = meter if meter is not None else NoOpMeter("actors.llm")
+        # Telemetry off: skip building attributes, spans and measurements on every call.
+        self._silent = isinstance(self.tracer, trace.NoOpTracer) and isinstance(meter, NoOpMeter)
         self.record_content = record_content
         self._server: dict[str, Any] = {}
         if base_url:
@@ -114,6 +116,9 @@ class GenAITelemetry:
         On an exception (cancellation included) the span gets ``error.type`` and an error
         status, the duration metric is still recorded, and the exception propagates.
         """
+        if self._silent:
+            yield OperationRecord(trace.INVALID_SPAN, {})
+            return
         attributes: dict[str, Any] = {
             "gen_ai.operation.name": operation,
             "gen_ai.provider.name": self.provider,
