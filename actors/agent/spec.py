@@ -45,6 +45,8 @@ class Agent:
             raise ValueError("model: must not be empty")
         if self.max_steps <= 0:
             raise ValueError("max_steps: must be positive")
+        if self.tool_timeout is not None and not self.tool_timeout > 0:
+            raise ValueError(f"tool_timeout: must be positive or None, got {self.tool_timeout}")
         names = [t.id if isinstance(t, Tool) else t.name for t in self.tools]
         if len(set(names)) != len(names):
             raise ValueError(f"tools: duplicate names in {names}")
