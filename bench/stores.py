@@ -7,8 +7,8 @@
 - ``group_commit_ceiling_ratio``: 64 rows per transaction with a bare ``executemany`` and no
   actor, about the most group commit can reach with 64 writers, vs the same baseline;
 - ``recall_at_10`` and ``qps_ratio``: the vector actor with 64 concurrent askers vs exact
-  numpy search one query at a time, on 100k random unit vectors of dimension 384 (50k with
-  ``--quick``; the vectors line also has the lone-asker rate);
+  numpy search one query at a time, on 100k random unit vectors of dimension 384 (also with
+  ``--quick``, which asks fewer queries; the vectors line also has the lone-asker rate);
 - ``hnsw_recall_at_10`` and ``hnsw_qps_ratio``: the same on 20k vectors (2k with
   ``--quick``) with the HNSW graph forced on by ``exact_threshold=0``;
 - ``cosine_ratio`` (numpy vs plain Python on 1536-d vectors) and ``json_ratio`` (msgspec vs
@@ -220,7 +220,7 @@ async def vector_case(
 
 async def vectors(rt: Mastra, quick: bool, directory: Path) -> dict[str, Any]:
     """Part (b): the default store (exact scan below its HNSW threshold) and the HNSW path."""
-    n, n_queries = (50_000, 256) if quick else (100_000, 1024)
+    n, n_queries = (100_000, 256) if quick else (100_000, 1024)
     main = await vector_case(rt, str(directory / "vectors.db"), n, n_queries)
     emit({"case": "vectors", **main})
     n_graph, graph_queries = (2_000, 128) if quick else (20_000, 256)
