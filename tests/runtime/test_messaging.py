@@ -67,6 +67,19 @@ async def test_send_waits_for_space_and_send_nowait_raises(t: TestRuntime) -> No
     assert [p.seq for p in await ref.ask(Get())] == [1, 2, 3]
 
 
+async def test_an_ask_waits_for_room_and_a_cancelled_one_enqueues_nothing(t: TestRuntime) -> None:
+    ref = await t.rt.spawn(Recorder, Journal(), name="full", mailbox=1)
+    await ref.send(Sleep(seconds=0.2))  # taken at once, keeps the actor busy
+    await trio.sleep(0.01)
+    ref.send_nowait(Put(sender="x", seq=1))  # the mailbox is full now
+    with trio.move_on_after(0.05):
+        await ref.ask(Put(sender="x", seq=2))  # gives up while waiting for room
+    start = trio.current_time()
+    assert await ref.ask(Put(sender="x", seq=3)) is None  # waits for room, then the answer
+    assert trio.current_time() - start >= 0.1
+    assert [p.seq for p in await ref.ask(Get())] == [1, 3]
+
+
 async def test_ask_timeout_raises_ask_timeout_and_is_a_timeout_error(t: TestRuntime) -> None:
     ref = await t.rt.spawn(Recorder, Journal(), name="sleeper")
     with pytest.raises(AskTimeout) as info:
