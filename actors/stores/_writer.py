@@ -175,23 +175,22 @@ class GroupCommitWriter(Generic[W]):
     def _deliver(
         self, taken: int, batch: list[_Queued[W]], result: outcome.Outcome[list[object]] | None
     ) -> None:
-        """Answer one batch's writes (a ``run_sync_soon`` callback: it must not raise)."""
+        """Answer one batch's writes. A ``run_sync_soon`` callback must not raise (it would
+        break the Trio loop), so any failure here fails the batch instead."""
         for _ in range(taken):
             self._room.release()
         if result is None:
             return
-        if isinstance(result, outcome.Error):
-            self._fail_batch(batch, result.error)
-            return
-        outcomes = result.unwrap()
+        try:
+            self._answer(batch, result.unwrap())
+        except Exception as exc:
+            self._fail_batch(batch, exc)
+
+    def _answer(self, batch: list[_Queued[W]], outcomes: list[object]) -> None:
         self.batches += 1
         self.writes += sum(not isinstance(o, Failure) for o in outcomes)
-        if self._on_commit is not None:
-            try:
-                self._on_commit([op for op, _ in batch], outcomes)
-            except Exception as exc:  # committed, but this store's view of it is now wrong
-                self._fail_batch(batch, exc)
-                return
+        if self._on_commit is not None:  # if it raises, the batch committed but fails
+            self._on_commit([op for op, _ in batch], outcomes)
         for (_, reply), answer in zip(batch, outcomes, strict=True):
             if reply is None:
                 continue

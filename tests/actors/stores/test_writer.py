@@ -69,3 +69,18 @@ async def test_a_batch_that_breaks_the_writer_fails_alone_and_the_queue_still_co
     with pytest.raises(StoreError, match="takes no more writes"):
         await writer.enqueue("late", Reply())
     db.close()
+
+
+async def test_a_failing_commit_hook_fails_its_batch_and_stops_the_writer(tmp_path: Path) -> None:
+    def hook(ops: object, outcomes: object) -> None:
+        raise RuntimeError("the cache broke")
+
+    db = Database(str(tmp_path / "h.db"))
+    writer = GroupCommitWriter[str](db, _explode, on_commit=hook)
+    with pytest.RaisesGroup(pytest.RaisesExc(RuntimeError, match="the cache broke")):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(writer.run)
+            with pytest.raises(StoreUnavailable, match="the cache broke"):
+                await writer.submit("committed, but its hook failed")
+            await trio.sleep_forever()
+    db.close()
