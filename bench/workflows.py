@@ -10,7 +10,8 @@ In one run, against baselines measured in the same run:
   row, then two updates, as a run makes them: ``store_save_us``), which every step pays
   once, so ``overhead_per_step_without_store_us`` is the workflow layers' share; and the
   same writes committed straight to SQLite with no actor and no thread
-  (``bare_commit_us``), the part of a step's overhead that no engine can avoid.
+  (``bare_commit_us``) plus an empty hand-off to a thread and back
+  (``thread_round_trip_us``): the part of a step's overhead that no engine can avoid.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from actors.stores._sql import Database
 from actors.stores._writes import apply_write
 from actors.stores.messages import GetWorkflowRun, SaveWorkflowRun, WorkflowStatus
 from actors.workflow import StepContext, Workflow, WorkflowRef, step
-from bench._common import emit, parse_args
+from bench._common import emit, parse_args, thread_round_trip
 from runtime import ActorRef, RuntimeConfig, TelemetryConfig, open_runtime
 
 
@@ -175,12 +176,14 @@ async def main(quick: bool) -> None:
             snapshot = await real_snapshot(wf, store)
             save = await store_save(store, snapshot, runs)
             commit = snapshot_commit(str(Path(tmp) / "raw.db"), snapshot, runs)
+            hop = await thread_round_trip(10 * runs)
             emit(
                 {
                     "case": "store_save",
                     "snapshot_bytes": len(msgspec.json.encode(snapshot)),
                     "save_us": save * 1e6,
                     "bare_commit_us": commit * 1e6,
+                    "thread_round_trip_us": hop * 1e6,
                 }
             )
             per_run, per_plain = await sequential(wf, runs)
@@ -223,6 +226,7 @@ async def main(quick: bool) -> None:
             "overhead_per_step_us": round(overhead, 1),
             "store_save_us": round(save * 1e6, 1),
             "bare_commit_us": round(commit * 1e6, 1),
+            "thread_round_trip_us": round(hop * 1e6, 1),
             "overhead_per_step_without_store_us": round(overhead - save * 1e6, 1),
             "runs_per_s": round(rate, 1),
             "foreach_items_per_s": round(10_000 / elapsed, 1),
