@@ -164,11 +164,8 @@ async def _run_tools(
         if emit is not None:
             await emit(ToolResultChunk(run_id=turn.run_id, result=result))
 
-    if len(calls) == 1:  # no task needed; a failure is raised as the nursery raises it
-        try:
-            await one(0, calls[0])
-        except Exception as exc:
-            raise ExceptionGroup("Exceptions from Trio nursery", [exc]) from None
+    if len(calls) == 1:  # no task needed for a lone call
+        await one(0, calls[0])
     elif calls:
         async with trio.open_nursery() as nursery:
             for index, call in enumerate(calls):
