@@ -7,10 +7,11 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
+import outcome
 import trio
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -60,23 +61,26 @@ class DiscardSpans(SpanExporter):
         return SpanExportResult.SUCCESS
 
 
-async def thread_round_trip(count: int) -> float:
-    """Seconds for one empty hand-off to a waiting thread and back, as the store's writer
-    does it (a queue one way, ``run_sync_soon`` the other): what any durable write costs on
-    top of SQLite when SQLite may not block the Trio thread."""
-    jobs: queue.SimpleQueue[trio.lowlevel.Task | None] = queue.SimpleQueue()
+async def thread_round_trip(count: int, work: Callable[[int], object] | None = None) -> float:
+    """Seconds for one hand-off to a waiting thread and back, as the store's writer does it
+    (a queue one way, ``run_sync_soon`` the other): what any durable write costs on top of
+    SQLite when SQLite may not block the Trio thread. With ``work``, the thread runs
+    ``work(i)`` for the ``i``-th hand-off before handing back (an exception stops it)."""
+    jobs: queue.SimpleQueue[tuple[int, trio.lowlevel.Task] | None] = queue.SimpleQueue()
     token = trio.lowlevel.current_trio_token()
 
     def serve() -> None:
-        while (task := jobs.get()) is not None:
-            token.run_sync_soon(trio.lowlevel.reschedule, task)
+        while (job := jobs.get()) is not None:
+            index, task = job
+            result = outcome.capture(work, index) if work is not None else outcome.Value(None)
+            token.run_sync_soon(trio.lowlevel.reschedule, task, result)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
         start = time.perf_counter()
-        for _ in range(count):
-            jobs.put(trio.lowlevel.current_task())
+        for index in range(count):
+            jobs.put((index, trio.lowlevel.current_task()))
             await trio.lowlevel.wait_task_rescheduled(lambda _: trio.lowlevel.Abort.FAILED)
         return (time.perf_counter() - start) / count
     finally:
