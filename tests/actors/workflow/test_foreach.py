@@ -69,6 +69,18 @@ async def test_each_item_sends_a_progress_event(rt: Mastra) -> None:
     assert "failed on item 1" in failing[-1].payload["error"]
 
 
+async def test_a_finished_foreach_keeps_each_output_once(rt: Mastra) -> None:
+    each = step("double", Value, Value, _double)
+    flow = Workflow("once", list[Value], list[Value]).foreach(each, concurrency=4).commit()
+    wf = await rt.spawn(flow)
+    result = await wf.start([{"value": v} for v in range(20)])
+    outputs = [{"value": 2 * v} for v in range(20)]
+    assert result.status == "success" and result.result == outputs
+    node = (await wf.get_run(result.run_id)).nodes["double"]
+    assert node.output == outputs
+    assert node.done == {}  # the per-item progress is no longer needed once it succeeded
+
+
 def _flow(completed: Counter[int], gate: trio.Event) -> Workflow:
     async def slow(ctx: StepContext[Value]) -> Value:
         index = ctx.input_data.value
