@@ -90,7 +90,7 @@ PYPROJECT = Template("""[project]
 name = "$name"
 version = "0.1.0"
 requires-python = ">=3.11"
-dependencies = ["mastra-runtime"]
+dependencies = ["$requirement"]
 
 [tool.pytest.ini_options]
 trio_mode = true

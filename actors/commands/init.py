@@ -12,12 +12,14 @@ import argparse
 import keyword
 import re
 import sys
+import tomllib
 from pathlib import Path
 
+import runtime
 from actors.commands._common import UsageError, command_parser, run_command
 from actors.commands._templates import FILES
 
-__all__ = ["main", "package_name", "scaffold"]
+__all__ = ["main", "package_name", "runtime_requirement", "scaffold"]
 
 EXAMPLES = [
     "mastra init weather",
@@ -62,6 +64,21 @@ def package_name(directory: Path, given: str | None) -> str:
     return name
 
 
+def runtime_requirement() -> str:
+    """How a new project depends on this runtime: the source tree it runs from, as a direct
+    reference that pip and uv both install (the usual case: a clone of this repository),
+    else the installed version by name."""
+    root = Path(runtime.__file__).resolve().parent.parent
+    try:
+        with (root / "pyproject.toml").open("rb") as file:
+            name = tomllib.load(file).get("project", {}).get("name")
+    except (OSError, tomllib.TOMLDecodeError):
+        name = None
+    if name == "mastra-runtime":
+        return f"mastra-runtime @ {root.as_uri()}"
+    return f"mastra-runtime=={runtime.__version__}"
+
+
 def scaffold(directory: Path, package: str, *, force: bool = False) -> list[Path]:
     """Write the project files into ``directory``; returns their paths.
 
@@ -72,7 +89,11 @@ def scaffold(directory: Path, package: str, *, force: bool = False) -> list[Path
         raise UsageError(f"{directory} exists and is not a directory")
     if directory.is_dir() and any(directory.iterdir()) and not force:
         raise UsageError(f"{directory} is not empty (pass --force to write into it anyway)")
-    values = {"name": directory.resolve().name, "package": package}
+    values = {
+        "name": directory.resolve().name,
+        "package": package,
+        "requirement": runtime_requirement(),
+    }
     written: list[Path] = []
     try:
         for relative, template in FILES.items():

@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 from actors.cli import main as build_main
 from actors.commands.chat import main as chat_main
@@ -41,6 +42,18 @@ def test_the_scaffold_builds_and_its_tests_pass(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 passed" in done.stdout
+
+
+def test_the_scaffold_depends_on_the_runtime_it_was_made_by(tmp_path: Path) -> None:
+    project = tmp_path / "deps"
+    assert main([str(project)]) == 0
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    (dependency,) = pyproject["project"]["dependencies"]
+    requirement = Requirement(dependency)
+    assert requirement.name == "mastra-runtime"
+    assert requirement.url == ROOT.resolve().as_uri()  # this checkout: installable as it is
+    source = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert source["project"]["name"] == requirement.name
 
 
 def test_the_scaffold_agent_chats_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
