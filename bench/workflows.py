@@ -70,20 +70,18 @@ def _as_step(id: str, fn: Any) -> Any:
     return step(id, V, V, run)
 
 
-three = (
-    Workflow("bench-three", V, V)
-    .then(_as_step("add-one", add_one))
-    .then(_as_step("double", double))
-    .then(_as_step("square", square))
-    .commit()
-)
-three_in_memory = (
-    Workflow("bench-three-in-memory", V, V)
-    .then(_as_step("add-one", add_one))
-    .then(_as_step("double", double))
-    .then(_as_step("square", square))
-    .commit()
-)
+def _three(id: str) -> Workflow:
+    return (
+        Workflow(id, V, V)
+        .then(_as_step("add-one", add_one))
+        .then(_as_step("double", double))
+        .then(_as_step("square", square))
+        .commit()
+    )
+
+
+three = _three("bench-three")
+three_in_memory = _three("bench-three-in-memory")
 fanout = (
     Workflow("bench-foreach", list[V], list[V])
     .foreach(_as_step("each", add_one), concurrency=16)
