@@ -127,6 +127,13 @@ async def test_workflow_runs_filters_and_paging(rt: Mastra) -> None:
     )
     run = await store.ask(GetWorkflowRun(workflow_name="wf", run_id="r1"))
     assert (run.status, run.snapshot, run.resource_id) == ("success", {"step": 9}, "u1")
+    before = await store.ask(GetWorkflowRun(workflow_name="wf", run_id="r0"))
+    same_status = SaveWorkflowRun(workflow_name="wf", run_id="r0", status="running", snapshot={})
+    saved = await store.ask(same_status)
+    after = await store.ask(GetWorkflowRun(workflow_name="wf", run_id="r0"))
+    assert saved == after
+    assert (after.status, after.snapshot, after.resource_id) == ("running", {}, "u0")
+    assert after.created_at == before.created_at < after.updated_at
     page: WorkflowRunPage = await store.ask(ListWorkflowRuns(workflow_name="wf", limit=2, offset=1))
     assert page.total == 5 and [r.run_id for r in page.runs] == ["r3", "r2"]
     by_resource = await store.ask(ListWorkflowRuns(resource_id="u0"))
