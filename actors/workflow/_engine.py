@@ -161,9 +161,7 @@ class Engine(StepExecutor):
         snap = self.snapshot
         outputs = self.graph.outputs
         value = (
-            snap.nodes[outputs[0]].output
-            if len(outputs) == 1
-            else {o: snap.nodes[o].output for o in outputs}
+            self._output(outputs[0]) if len(outputs) == 1 else {o: self._output(o) for o in outputs}
         )
         try:
             snap.result = check(value, self.graph.output_schema, step=None, role="output")
@@ -172,12 +170,18 @@ class Engine(StepExecutor):
             snap.status, snap.error = "failed", str(exc)
 
     def _input(self, node: Node) -> Any:
-        nodes = self.snapshot.nodes
         if not node.deps:
             return self.snapshot.input
         if node.join:
-            return {d: nodes[d].output for d in node.deps}
-        return nodes[node.deps[0]].output
+            return {d: self._output(d) for d in node.deps}
+        return self._output(node.deps[0])
+
+    def _output(self, node_id: str) -> Any:
+        """A succeeded node's output: a node with a step record of its own (every kind but
+        branch and map) finds it there, so that the snapshot holds it once."""
+        if isinstance(self.graph.nodes[node_id], _KEEPS_OUTPUT):
+            return self.snapshot.nodes[node_id].output
+        return self.snapshot.context[node_id].output
 
     # -- nodes ------------------------------------------------------------------------
     async def _run_node(self, node: Node | None) -> None:
@@ -201,7 +205,9 @@ class Engine(StepExecutor):
             return False
         finally:
             self._inflight -= 1
-        state.status, state.output = "success", output
+        state.status = "success"
+        if isinstance(node, _KEEPS_OUTPUT):
+            state.output = output
         return True
 
     def _last_success(self) -> None:
@@ -342,5 +348,10 @@ class Engine(StepExecutor):
         return await run_foreach(self, node.step, state, value, node.concurrency)
 
 
+_KEEPS_OUTPUT = (BranchNode, MapNode)
+"""Nodes without a step record of their own: their state keeps their output."""
+
+
 def _done(state: NodeState, output: Any) -> None:
-    state.status, state.output = "success", output
+    """Mark a node whose output is in its step record succeeded."""
+    state.status = "success"

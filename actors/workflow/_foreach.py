@@ -142,7 +142,8 @@ class _Loop:
         output = [state.done[str(i)] for i in range(len(self.items))]
 
         def done(out: Any) -> None:
-            # the outputs now live in ``output``: keeping ``done`` too would save each twice
-            state.status, state.output, state.done = "success", out, {}
+            # the outputs now live in the step's record: keeping ``done`` too would save
+            # each of them twice
+            state.status, state.done = "success", {}
 
         return await executor._succeed(step.id, record, output, done)

@@ -46,10 +46,12 @@ class StepRecord(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel
 class NodeState(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
     """Durable progress of one graph node.
 
-    ``iteration`` / ``value``: completed loop iterations and the latest output; ``done``:
-    finished foreach items (by index) or branch steps (by id); ``selected``: the branch steps
-    chosen; ``suspended``: foreach items waiting for resume data; ``wake_at``: when a sleep
-    ends (epoch seconds); ``child``: the snapshot of a nested workflow.
+    ``output``: a succeeded branch or map node's output (every other node's output is in
+    its step record, ``RunSnapshot.context``); ``iteration`` / ``value``: completed loop
+    iterations and the latest output; ``done``: finished foreach items (by index, until the
+    loop succeeded) or branch steps (by id); ``selected``: the branch steps chosen;
+    ``suspended``: foreach items waiting for resume data; ``wake_at``: when a sleep ends
+    (epoch seconds); ``child``: the snapshot of a nested workflow.
     """
 
     status: NodeStatus

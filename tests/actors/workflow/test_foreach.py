@@ -76,9 +76,10 @@ async def test_a_finished_foreach_keeps_each_output_once(rt: Mastra) -> None:
     result = await wf.start([{"value": v} for v in range(20)])
     outputs = [{"value": 2 * v} for v in range(20)]
     assert result.status == "success" and result.result == outputs
-    node = (await wf.get_run(result.run_id)).nodes["double"]
-    assert node.output == outputs
-    assert node.done == {}  # the per-item progress is no longer needed once it succeeded
+    snapshot = await wf.get_run(result.run_id)
+    assert snapshot.context["double"].output == outputs
+    node = snapshot.nodes["double"]
+    assert node.output is None and node.done == {}  # no copies of what the record holds
 
 
 def _flow(completed: Counter[int], gate: trio.Event) -> Workflow:
