@@ -30,6 +30,7 @@ from actors.stores.messages import (
     MessageRecord,
     NewMessage,
     PruneMessages,
+    PruneWorkflowRuns,
     Put,
     Record,
     ResourceRecord,
@@ -84,8 +85,23 @@ def _apply_op(conn: apsw.Connection, op: TransactionOp, now: float) -> object:  
                 (op.workflow_name, op.run_id),
             )
             return conn.changes() > 0
+        case PruneWorkflowRuns():
+            return _prune_runs(conn, op)
         case _:
             assert_never(op)
+
+
+def _prune_runs(conn: apsw.Connection, op: PruneWorkflowRuns) -> int:
+    if op.limit < 1:
+        raise InvalidRequest(f"`limit` must be >= 1, got {op.limit}")
+    # created_at <= updated_at, so its index narrows the search to the old runs
+    conn.execute(
+        "DELETE FROM workflow_runs WHERE rowid IN (SELECT rowid FROM workflow_runs"
+        " WHERE workflow_name = ? AND status IN ('success', 'failed', 'canceled', 'bailed')"
+        " AND created_at < ? AND updated_at < ? ORDER BY created_at LIMIT ?)",
+        (op.workflow_name, op.older_than, op.older_than, op.limit),
+    )
+    return conn.changes()
 
 
 def _put(conn: apsw.Connection, op: Put, now: float) -> Record:

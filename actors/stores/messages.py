@@ -31,6 +31,7 @@ __all__ = [
     "MessageRecord",
     "NewMessage",
     "PruneMessages",
+    "PruneWorkflowRuns",
     "Put",
     "Record",
     "ResourceRecord",
@@ -238,6 +239,17 @@ class DeleteWorkflowRun(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     run_id: str
 
 
+class PruneWorkflowRuns(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """Delete up to ``limit`` of a workflow's finished runs (``success``, ``failed``,
+    ``canceled``, ``bailed``) last saved before ``older_than`` (epoch seconds), oldest
+    first; replies how many were deleted. A run that may still continue (``pending``,
+    ``running``, ``waiting``, ``suspended``) is never deleted."""
+
+    workflow_name: str
+    older_than: float
+    limit: int = 1000
+
+
 TransactionOp = (
     Put
     | Delete
@@ -251,6 +263,7 @@ TransactionOp = (
     | SetWorkingMemory
     | SaveWorkflowRun
     | DeleteWorkflowRun
+    | PruneWorkflowRuns
 )
 
 

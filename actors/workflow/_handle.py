@@ -39,13 +39,16 @@ class WorkflowDeployment:
 
     ``store`` names a running store actor (kind ``store``); ``None`` keeps snapshots in
     ``memory`` (one object per deployment, so they survive the actor's restarts but not the
-    process). The actor is named after the workflow id, kind ``workflow``.
+    process). ``keep_runs_for`` (seconds): finished runs are deleted that long after their
+    last save (``None`` keeps them). The actor is named after the workflow id, kind
+    ``workflow``.
     """
 
     workflow: Workflow
     store: str | None = None
     step_concurrency: int = 256
     memory: MemorySnapshots = field(default_factory=MemorySnapshots)
+    keep_runs_for: float | None = None
 
     async def spawn_in(self, spawner: Spawner) -> WorkflowRef:
         """Spawn the workflow actor (and its step actors); returns its ``WorkflowRef``."""
@@ -57,6 +60,7 @@ class WorkflowDeployment:
             self.store,
             None if self.store is not None else self.memory,
             self.step_concurrency,
+            self.keep_runs_for,
             name=self.workflow.id,
             kind="workflow",
             mailbox=1024,

@@ -15,14 +15,25 @@ import trio
 from actors.stores.messages import (
     GetWorkflowRun,
     ListWorkflowRuns,
+    PruneWorkflowRuns,
     SaveWorkflowRun,
     WorkflowRunPage,
     WorkflowRunRecord,
 )
-from actors.workflow._snapshot import RunSnapshot, RunStatus, decode, encode, now_ms
+from actors.workflow._snapshot import TERMINAL, RunSnapshot, RunStatus, decode, encode, now_ms
 from runtime import ActorRef
 
-__all__ = ["MemorySnapshots", "RunQuery", "SnapshotStore", "SnapshotWriter", "StoreSnapshots"]
+__all__ = [
+    "PRUNE_BATCH",
+    "MemorySnapshots",
+    "RunQuery",
+    "SnapshotStore",
+    "SnapshotWriter",
+    "StoreSnapshots",
+]
+
+PRUNE_BATCH = 500
+"""Most finished runs one store transaction deletes when old runs are pruned."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,11 @@ class SnapshotStore(Protocol):
     async def load(self, workflow_id: str, run_id: str) -> RunSnapshot | None: ...
 
     async def list(self, workflow_id: str, query: RunQuery) -> tuple[list[RunSnapshot], int]: ...
+
+    async def prune(self, workflow_id: str, older_than: float) -> int:
+        """Delete the workflow's finished runs last saved before ``older_than`` (epoch
+        seconds); returns how many. Runs that may still continue are kept."""
+        ...
 
 
 class StoreSnapshots:
@@ -91,6 +107,20 @@ class StoreSnapshots:
         )
         return [decode(r.snapshot) for r in page.runs], page.total
 
+    async def prune(self, workflow_id: str, older_than: float) -> int:
+        """Delete in batches of ``PRUNE_BATCH`` runs, one transaction each, so that the
+        store's other writes go on meanwhile. Cancelled between batches: the batches
+        already acknowledged stay deleted."""
+        deleted = 0
+        while True:
+            request = PruneWorkflowRuns(
+                workflow_name=workflow_id, older_than=older_than, limit=PRUNE_BATCH
+            )
+            count: int = await self.store.ask(request)
+            deleted += count
+            if count < PRUNE_BATCH:
+                return deleted
+
 
 class MemorySnapshots:
     """Snapshots in a dict of this process (copies, so later changes do not leak in)."""
@@ -117,6 +147,21 @@ class MemorySnapshots:
         found.sort(key=lambda s: s.created_at, reverse=True)
         end = None if query.limit is None else query.offset + query.limit
         return found[query.offset : end], len(found)
+
+    async def prune(self, workflow_id: str, older_than: float) -> int:
+        """Drop the workflow's finished runs last saved before ``older_than``."""
+        await trio.lowlevel.checkpoint()
+        cutoff = older_than * 1000
+        old = [
+            key
+            for key, data in self._runs.items()
+            if key[0] == workflow_id
+            and data.get("status") in TERMINAL
+            and data.get("updatedAt", 0) < cutoff
+        ]
+        for key in old:
+            del self._runs[key]
+        return len(old)
 
 
 def _matches(snapshot: RunSnapshot, query: RunQuery) -> bool:

@@ -24,6 +24,7 @@ Building is not thread-safe and happens once at import time; ``commit()`` checks
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -236,13 +237,28 @@ class Workflow:
         return self._graph
 
     def deploy(
-        self, *, store: str | None = None, step_concurrency: int = 256
+        self,
+        *,
+        store: str | None = None,
+        step_concurrency: int = 256,
+        keep_runs_for: float | None = None,
     ) -> WorkflowDeployment:
         """A spawnable deployment: snapshots go to the store actor named ``store``
-        (``None`` keeps them in memory, lost with the process)."""
+        (``None`` keeps them in memory, lost with the process); with ``keep_runs_for``
+        (seconds), finished runs are deleted that long after their last save.
+
+        Raises ``ValueError`` naming the argument when ``keep_runs_for`` is not a positive
+        number of seconds.
+        """
         from actors.workflow._handle import WorkflowDeployment
 
-        return WorkflowDeployment(self, store=store, step_concurrency=step_concurrency)
+        if keep_runs_for is not None and not (0 < keep_runs_for < math.inf):
+            raise ValueError(
+                f"keep_runs_for must be a positive number of seconds, got {keep_runs_for!r}"
+            )
+        return WorkflowDeployment(
+            self, store=store, step_concurrency=step_concurrency, keep_runs_for=keep_runs_for
+        )
 
     async def spawn_in(self, spawner: Spawner) -> WorkflowRef:
         """Spawn this workflow's actor with in-memory snapshots; returns a ``WorkflowRef``."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from typing import Any, assert_never
 
 import trio
 
+from actors.stores import StoreError
 from actors.workflow._describe import describe
 from actors.workflow._engine import Engine
 from actors.workflow._errors import InvalidRunState, RunNotFound, WorkflowError
@@ -68,7 +70,7 @@ from actors.workflow.messages import (
     WorkflowInfo,
     WorkflowRequest,
 )
-from runtime import Actor, ActorRef
+from runtime import Actor, ActorError, ActorRef
 
 __all__ = ["WorkflowActor"]
 
@@ -92,7 +94,9 @@ class WorkflowActor(Actor):
 
     ``store`` names the store actor (kind ``store``) that persists snapshots; with ``memory``
     given instead, snapshots live in that object (shared across this actor's restarts).
-    Bad requests raise ``WorkflowError`` subclasses in the caller; the actor keeps running.
+    With ``keep_runs_for`` (seconds), finished runs are deleted that long after their last
+    save, checked at start and then periodically. Bad requests raise ``WorkflowError``
+    subclasses in the caller; the actor keeps running.
     """
 
     concurrency = 1024
@@ -105,12 +109,14 @@ class WorkflowActor(Actor):
         store: str | None,
         memory: MemorySnapshots | None,
         step_concurrency: int = 256,
+        keep_runs_for: float | None = None,
     ) -> None:
         self.workflow = workflow
         self.graph = workflow.graph
         self.store_name = store
         self.memory = memory
         self.step_concurrency = step_concurrency
+        self.keep_runs_for = keep_runs_for
 
     async def on_start(self) -> None:
         self.port = self._port()
@@ -137,6 +143,23 @@ class WorkflowActor(Actor):
                 mailbox=max(64, self.step_concurrency),
             )
         await self._recover()
+        if self.keep_runs_for is not None:
+            self.ctx.nursery.start_soon(self._prune_finished_runs, self.keep_runs_for)
+
+    async def _prune_finished_runs(self, keep: float) -> None:
+        """Delete finished runs older than ``keep`` seconds, now and then every
+        ``keep / 4`` seconds (at most an hour). A failed pass is logged and retried at the
+        next one; runs until the actor stops."""
+        interval = min(3600.0, max(keep / 4, 0.01))
+        while True:
+            try:
+                deleted = await self.port.prune(self.workflow.id, time.time() - keep)
+            except (StoreError, ActorError) as exc:
+                log.warning("workflow %r: could not delete old runs: %s", self.workflow.id, exc)
+            else:
+                if deleted:
+                    log.info("workflow %r: deleted %d finished runs", self.workflow.id, deleted)
+            await trio.sleep(interval)
 
     def _port(self) -> SnapshotStore:
         if self.store_name is None:

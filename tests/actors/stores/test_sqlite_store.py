@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from actors.stores.messages import (
     ListThreads,
     ListWorkflowRuns,
     NewMessage,
+    PruneWorkflowRuns,
     Put,
     Record,
     SaveMessages,
@@ -41,6 +43,7 @@ from actors.stores.messages import (
     StoreRequest,
     Transaction,
     WorkflowRunPage,
+    WorkflowStatus,
 )
 from runtime import ActorRef, Mastra, RuntimeConfig, TelemetryConfig, open_runtime
 
@@ -145,6 +148,29 @@ async def test_workflow_runs_filters_and_paging(rt: Mastra) -> None:
     assert {r.run_id for r in recent.runs} == {"r2", "r3", "r4"}
     older = await store.ask(ListWorkflowRuns(to_date=cutoff))
     assert {r.run_id for r in older.runs} == {"r0", "r1", "r2"}
+
+
+async def test_pruning_runs_deletes_only_old_finished_ones(rt: Mastra) -> None:
+    store = await spawn(rt)
+    statuses: list[WorkflowStatus] = ["success", "failed", "canceled", "bailed"]
+    statuses += ["pending", "running", "waiting", "suspended"]
+    for i, status in enumerate(statuses):
+        save = SaveWorkflowRun(workflow_name="wf", run_id=f"r{i}", status=status, snapshot={})
+        await store.ask(save)
+    other = SaveWorkflowRun(workflow_name="other", run_id="x", status="success", snapshot={})
+    await store.ask(other)
+    cutoff = (await store.ask(GetWorkflowRun(workflow_name="wf", run_id="r1"))).updated_at
+    prune = PruneWorkflowRuns(workflow_name="wf", older_than=cutoff)
+    assert await store.ask(prune) == 1  # r0 only: r1 was saved at the cutoff, not before
+    later = PruneWorkflowRuns(workflow_name="wf", older_than=time.time() + 60, limit=2)
+    assert await store.ask(later) == 2  # the oldest two of r1..r3
+    assert await store.ask(later) == 1
+    assert await store.ask(later) == 0
+    left = await store.ask(ListWorkflowRuns(workflow_name="wf"))
+    assert sorted(r.status for r in left.runs) == sorted(statuses[4:])
+    assert await store.ask(GetWorkflowRun(workflow_name="other", run_id="x")) is not None
+    with pytest.raises(InvalidRequest, match="`limit` must be >= 1"):
+        await store.ask(PruneWorkflowRuns(workflow_name="wf", older_than=0, limit=0))
 
 
 async def test_transaction_is_all_or_nothing(rt: Mastra) -> None:
@@ -297,6 +323,12 @@ _requests = st.one_of(
         run_id=st.text(max_size=5),
         status=st.sampled_from(["running", "success"]),
         snapshot=_json,
+    ),
+    st.builds(
+        PruneWorkflowRuns,
+        workflow_name=st.text(max_size=5),
+        older_than=st.floats(allow_nan=False, allow_infinity=False),
+        limit=st.integers(-2, 9),
     ),
     st.builds(
         ListWorkflowRuns,
