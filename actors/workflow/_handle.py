@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -40,8 +41,9 @@ class WorkflowDeployment:
     ``store`` names a running store actor (kind ``store``); ``None`` keeps snapshots in
     ``memory`` (one object per deployment, so they survive the actor's restarts but not the
     process). ``keep_runs_for`` (seconds): finished runs are deleted that long after their
-    last save (``None`` keeps them). The actor is named after the workflow id, kind
-    ``workflow``.
+    last save (``None`` keeps them). ``max_active_runs``: how many runs may be active at
+    once; starts and resumes beyond it wait for a run to end. The actor is named after the
+    workflow id, kind ``workflow``.
     """
 
     workflow: Workflow
@@ -49,18 +51,23 @@ class WorkflowDeployment:
     step_concurrency: int = 256
     memory: MemorySnapshots = field(default_factory=MemorySnapshots)
     keep_runs_for: float | None = None
+    max_active_runs: int = 10_000
 
     async def spawn_in(self, spawner: Spawner) -> WorkflowRef:
         """Spawn the workflow actor (and its step actors); returns its ``WorkflowRef``."""
         from actors.workflow.run import WorkflowActor
 
-        ref = await spawner.spawn(
+        actor = functools.partial(
             WorkflowActor,
+            step_concurrency=self.step_concurrency,
+            keep_runs_for=self.keep_runs_for,
+            max_active_runs=self.max_active_runs,
+        )
+        ref = await spawner.spawn(
+            actor,
             self.workflow,
             self.store,
             None if self.store is not None else self.memory,
-            self.step_concurrency,
-            self.keep_runs_for,
             name=self.workflow.id,
             kind="workflow",
             mailbox=1024,

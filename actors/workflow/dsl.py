@@ -242,13 +242,15 @@ class Workflow:
         store: str | None = None,
         step_concurrency: int = 256,
         keep_runs_for: float | None = None,
+        max_active_runs: int = 10_000,
     ) -> WorkflowDeployment:
         """A spawnable deployment: snapshots go to the store actor named ``store``
         (``None`` keeps them in memory, lost with the process); with ``keep_runs_for``
-        (seconds), finished runs are deleted that long after their last save.
+        (seconds), finished runs are deleted that long after their last save; at most
+        ``max_active_runs`` runs are active at once (more starts wait for one to end).
 
         Raises ``ValueError`` naming the argument when ``keep_runs_for`` is not a positive
-        number of seconds.
+        number of seconds or ``max_active_runs`` is below 1.
         """
         from actors.workflow._handle import WorkflowDeployment
 
@@ -256,8 +258,14 @@ class Workflow:
             raise ValueError(
                 f"keep_runs_for must be a positive number of seconds, got {keep_runs_for!r}"
             )
+        if max_active_runs < 1:
+            raise ValueError(f"max_active_runs must be >= 1, got {max_active_runs!r}")
         return WorkflowDeployment(
-            self, store=store, step_concurrency=step_concurrency, keep_runs_for=keep_runs_for
+            self,
+            store=store,
+            step_concurrency=step_concurrency,
+            keep_runs_for=keep_runs_for,
+            max_active_runs=max_active_runs,
         )
 
     async def spawn_in(self, spawner: Spawner) -> WorkflowRef:

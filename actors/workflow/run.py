@@ -95,8 +95,11 @@ class WorkflowActor(Actor):
     ``store`` names the store actor (kind ``store``) that persists snapshots; with ``memory``
     given instead, snapshots live in that object (shared across this actor's restarts).
     With ``keep_runs_for`` (seconds), finished runs are deleted that long after their last
-    save, checked at start and then periodically. Bad requests raise ``WorkflowError``
-    subclasses in the caller; the actor keeps running.
+    save, checked at start and then periodically. At most ``max_active_runs`` runs are
+    active at once: a start or resume beyond that waits for one to end before it is
+    acknowledged, so a flood of starts fills the mailbox and slows its senders instead of
+    growing memory. Bad requests raise ``WorkflowError`` subclasses in the caller; the
+    actor keeps running.
     """
 
     concurrency = 1024
@@ -108,8 +111,10 @@ class WorkflowActor(Actor):
         workflow: Workflow,
         store: str | None,
         memory: MemorySnapshots | None,
+        *,
         step_concurrency: int = 256,
         keep_runs_for: float | None = None,
+        max_active_runs: int = 10_000,
     ) -> None:
         self.workflow = workflow
         self.graph = workflow.graph
@@ -117,10 +122,12 @@ class WorkflowActor(Actor):
         self.memory = memory
         self.step_concurrency = step_concurrency
         self.keep_runs_for = keep_runs_for
+        self.max_active_runs = max_active_runs
 
     async def on_start(self) -> None:
         self.port = self._port()
         self.runs: dict[str, _Run] = {}
+        self.slots = trio.Semaphore(self.max_active_runs)
         self.claims: set[str] = set()
         self.info: WorkflowInfo = describe(self.graph, self.workflow.description)
         self.steps: dict[str, ActorRef] = {}
@@ -264,7 +271,7 @@ class WorkflowActor(Actor):
         if msg.wait and trio.current_effective_deadline() == math.inf:
             # Only a stop of this actor can cancel this handler (the caller going away does
             # not), as for a run in the actor's nursery: drive it here, sparing a task.
-            run = self._register(snapshot)
+            run = await self._register(snapshot)
             await self._drive(run)
             return RunResult.of(run.snapshot)
         run = await self._launch(snapshot, save=not msg.wait)
@@ -273,23 +280,39 @@ class WorkflowActor(Actor):
         await run.stopped.wait()
         return RunResult.of(run.snapshot)
 
-    def _register(self, snapshot: RunSnapshot) -> _Run:
+    async def _register(self, snapshot: RunSnapshot) -> _Run:
+        """Take one of the ``max_active_runs`` slots (waiting while none is free, which
+        holds the caller's acknowledgement back) and enter the run in ``runs``. Whoever
+        registers a run ends it with ``_finish`` or ``_unregister``."""
+        try:
+            self.slots.acquire_nowait()  # no schedule point while a slot is free
+        except trio.WouldBlock:
+            await self.slots.acquire()
+        if snapshot.run_id in self.runs:  # started by another request while this waited
+            self.slots.release()
+            raise InvalidRunState(f"run {snapshot.run_id!r} was already started")
         writer = SnapshotWriter(self.port, snapshot)
         hub = EventHub()
         engine = Engine(self.graph, snapshot, writer, self._run_step, hub)
         run = self.runs[snapshot.run_id] = _Run(snapshot, writer, engine, hub)
         return run
 
+    def _unregister(self, run: _Run) -> None:
+        """Forget a registered run and give its slot back."""
+        if self.runs.get(run.snapshot.run_id) is run:
+            del self.runs[run.snapshot.run_id]
+        self.slots.release()
+
     async def _launch(self, snapshot: RunSnapshot, *, save: bool = True) -> _Run:
         """Register the run, make its state durable (``save``), start driving it."""
-        return await self._go(self._register(snapshot), save=save)
+        return await self._go(await self._register(snapshot), save=save)
 
     async def _go(self, run: _Run, *, save: bool = True) -> _Run:
         try:
             if save:
                 await run.writer.commit()
         except BaseException:
-            del self.runs[run.snapshot.run_id]
+            self._unregister(run)
             raise
         self.ctx.nursery.start_soon(self._drive, run)
         return run
@@ -322,11 +345,13 @@ class WorkflowActor(Actor):
 
     async def _finish(self, run: _Run) -> None:
         snap = run.snapshot
-        if run.hub.active:
-            await run.hub.publish(finish_event(snap.run_id, snap.status, snap.result, snap.error))
-        run.hub.close()
-        if self.runs.get(snap.run_id) is run:
-            del self.runs[snap.run_id]
+        try:
+            if run.hub.active:
+                event = finish_event(snap.run_id, snap.status, snap.result, snap.error)
+                await run.hub.publish(event)
+            run.hub.close()
+        finally:
+            self._unregister(run)
         run.stopped.set()
 
     # -- resume, cancel, wait, watch -------------------------------------------------------
@@ -382,7 +407,7 @@ class WorkflowActor(Actor):
         return snapshot
 
     async def _stream(self, msg: StreamRun) -> None:
-        run = self._register(await self._new_run(msg))
+        run = await self._register(await self._new_run(msg))
         events = run.hub.subscribe()
         await self._go(run)
         await self._forward(events)
