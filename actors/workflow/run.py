@@ -28,6 +28,7 @@ from actors.workflow._describe import describe
 from actors.workflow._engine import Engine
 from actors.workflow._errors import InvalidRunState, RunNotFound, WorkflowError
 from actors.workflow._events import EventHub, finish_event
+from actors.workflow._metrics import RunMetrics
 from actors.workflow._persist import (
     MemorySnapshots,
     RunQuery,
@@ -87,6 +88,7 @@ class _Run:
     hub: EventHub
     scope: trio.CancelScope = field(default_factory=trio.CancelScope)
     stopped: trio.Event = field(default_factory=trio.Event)
+    started: float = 0.0  # for the run's duration metric
 
 
 class WorkflowActor(Actor):
@@ -128,6 +130,7 @@ class WorkflowActor(Actor):
         self.port = self._port()
         self.runs: dict[str, _Run] = {}
         self.slots = trio.Semaphore(self.max_active_runs)
+        self.metrics = RunMetrics(self.ctx.meter, self.workflow.id)
         self.claims: set[str] = set()
         self.info: WorkflowInfo = describe(self.graph, self.workflow.description)
         self.steps: dict[str, ActorRef] = {}
@@ -295,13 +298,16 @@ class WorkflowActor(Actor):
         hub = EventHub()
         engine = Engine(self.graph, snapshot, writer, self._run_step, hub)
         run = self.runs[snapshot.run_id] = _Run(snapshot, writer, engine, hub)
+        run.started = self.metrics.started()
         return run
 
-    def _unregister(self, run: _Run) -> None:
-        """Forget a registered run and give its slot back."""
+    def _unregister(self, run: _Run, status: RunStatus | None) -> None:
+        """Forget a registered run and give its slot back; ``status`` is what its execution
+        stopped in (None: it never ran)."""
         if self.runs.get(run.snapshot.run_id) is run:
             del self.runs[run.snapshot.run_id]
         self.slots.release()
+        self.metrics.stopped(run.started, status)
 
     async def _launch(self, snapshot: RunSnapshot, *, save: bool = True) -> _Run:
         """Register the run, make its state durable (``save``), start driving it."""
@@ -312,7 +318,7 @@ class WorkflowActor(Actor):
             if save:
                 await run.writer.commit()
         except BaseException:
-            self._unregister(run)
+            self._unregister(run, None)
             raise
         self.ctx.nursery.start_soon(self._drive, run)
         return run
@@ -351,7 +357,7 @@ class WorkflowActor(Actor):
                 await run.hub.publish(event)
             run.hub.close()
         finally:
-            self._unregister(run)
+            self._unregister(run, snap.status)
         run.stopped.set()
 
     # -- resume, cancel, wait, watch -------------------------------------------------------
