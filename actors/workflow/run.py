@@ -4,17 +4,17 @@ One actor (registry kind ``workflow``, named after the workflow id) serves every
 workflow. Its children are the step actors, one per step with retries (nested workflows'
 steps included), each handling many runs' executions concurrently, so that a retry after a
 crash meets a fresh incarnation; steps without retries run inline in the run's task. Each
-run is a task driving an ``Engine`` over the run's snapshot, saved through the persistence
-port after every step: a task in the actor's nursery, or the handler of a ``StartRun`` whose
-caller waits without a deadline (a caller going away cancels neither). On start the
-actor resumes the runs the store still records as ``running`` or ``waiting`` (the process
-died under them); suspended runs wait in the store for ``ResumeRun``.
+run is a task in the actor's nursery driving an ``Engine`` over the run's snapshot, saved
+through the persistence port after every step. Callers waiting for a run are answered from
+that task when the run stops (deferred replies), so they hold no handler, and a caller
+going away does not cancel the run. On start the actor resumes the runs the store still
+records as ``running`` or ``waiting`` (the process died under them); suspended runs wait in
+the store for ``ResumeRun``.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 import uuid
 from collections.abc import Awaitable
@@ -71,7 +71,7 @@ from actors.workflow.messages import (
     WorkflowInfo,
     WorkflowRequest,
 )
-from runtime import Actor, ActorError, ActorRef
+from runtime import Actor, ActorError, ActorRef, ActorStopped, Reply
 
 __all__ = ["WorkflowActor"]
 
@@ -89,6 +89,7 @@ class _Run:
     scope: trio.CancelScope = field(default_factory=trio.CancelScope)
     stopped: trio.Event = field(default_factory=trio.Event)
     started: float = 0.0  # for the run's duration metric
+    waiters: list[Reply] = field(default_factory=list)  # asks answered when it stops
 
 
 class WorkflowActor(Actor):
@@ -267,21 +268,23 @@ class WorkflowActor(Actor):
         await self.port.save(pending, encode(pending))
         return new_id
 
-    async def _start(self, msg: StartRun) -> RunResult | str:
+    async def _start(self, msg: StartRun) -> str | None:
         # A waiting caller learns the outcome, so the run is saved from its first step on;
         # a background start is acknowledged only once the run is durable.
         snapshot = await self._new_run(msg)
-        if msg.wait and trio.current_effective_deadline() == math.inf:
-            # Only a stop of this actor can cancel this handler (the caller going away does
-            # not), as for a run in the actor's nursery: drive it here, sparing a task.
-            run = await self._register(snapshot)
-            await self._drive(run)
-            return RunResult.of(run.snapshot)
         run = await self._launch(snapshot, save=not msg.wait)
         if not msg.wait:
             return run.snapshot.run_id
-        await run.stopped.wait()
-        return RunResult.of(run.snapshot)
+        self._answer_when_stopped(run)
+        return None
+
+    def _answer_when_stopped(self, run: _Run) -> None:
+        """Answer the ask being handled with the run's result once it stops, from the run's
+        own task: the handler returns at once, so callers waiting for long runs never hold
+        the handlers that other requests (a cancel, say) need."""
+        reply = self.ctx.defer_reply()
+        if reply is not None:
+            run.waiters.append(reply)
 
     async def _register(self, snapshot: RunSnapshot) -> _Run:
         """Take one of the ``max_active_runs`` slots (waiting while none is free, which
@@ -324,8 +327,19 @@ class WorkflowActor(Actor):
         return run
 
     async def _drive(self, run: _Run) -> None:
-        """Run the engine, then save and announce the outcome. A stop of this actor leaves
-        the run ``running`` in the store, to be resumed by the next start."""
+        """Run the engine, then save and announce the outcome, and answer the callers
+        waiting for it. A stop of this actor leaves the run ``running`` in the store, to be
+        resumed by the next start, and fails its waiting callers with ``ActorStopped``."""
+        try:
+            await self._execute(run)
+        finally:
+            for reply in run.waiters:
+                if run.stopped.is_set():
+                    reply.set_value(RunResult.of(run.snapshot))
+                else:
+                    reply.set_error(ActorStopped(f"workflow {self.workflow.id!r} stopped"))
+
+    async def _execute(self, run: _Run) -> None:
         snap = run.snapshot
         if run.hub.active:
             event = RunEvent(
@@ -361,7 +375,7 @@ class WorkflowActor(Actor):
         run.stopped.set()
 
     # -- resume, cancel, wait, watch -------------------------------------------------------
-    async def _resume(self, msg: ResumeRun) -> RunResult | str:
+    async def _resume(self, msg: ResumeRun) -> str | None:
         current = self.runs.get(msg.run_id)
         if current is not None:
             await current.stopped.wait()
@@ -381,8 +395,8 @@ class WorkflowActor(Actor):
             self.claims.discard(msg.run_id)
         if not msg.wait:
             return msg.run_id
-        await run.stopped.wait()
-        return RunResult.of(run.snapshot)
+        self._answer_when_stopped(run)
+        return None
 
     async def _cancel(self, run_id: str) -> RunResult:
         run = self.runs.get(run_id)
@@ -396,11 +410,11 @@ class WorkflowActor(Actor):
             await SnapshotWriter(self.port, snapshot).commit()
         return RunResult.of(snapshot)
 
-    async def _wait(self, run_id: str) -> RunResult:
+    async def _wait(self, run_id: str) -> RunResult | None:
         run = self.runs.get(run_id)
         if run is not None:
-            await run.stopped.wait()
-            return RunResult.of(run.snapshot)
+            self._answer_when_stopped(run)
+            return None
         return RunResult.of(await self._snapshot(run_id))
 
     async def _snapshot(self, run_id: str) -> RunSnapshot:

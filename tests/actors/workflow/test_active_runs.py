@@ -3,11 +3,23 @@ acknowledged, and a start given up while waiting starts nothing."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
+
 import msgspec
 import pytest
 import trio
 
-from actors.workflow import StepContext, Workflow, step
+from actors.workflow import (
+    MemorySnapshots,
+    RunNotFound,
+    RunResult,
+    StepContext,
+    Workflow,
+    WorkflowRef,
+    step,
+)
+from actors.workflow.run import WorkflowActor
 from runtime import Mastra
 
 
@@ -46,3 +58,42 @@ def test_max_active_runs_must_be_at_least_one() -> None:
     flow = Workflow("limits", Value, Value).then(step("s", Value, Value, lambda c: c.input_data))
     with pytest.raises(ValueError, match="max_active_runs must be >= 1"):
         flow.commit().deploy(max_active_runs=0)
+
+
+async def test_callers_waiting_for_runs_leave_the_actor_free(rt: Mastra) -> None:
+    gate = trio.Event()
+
+    async def held(ctx: StepContext[Value]) -> Value:
+        await gate.wait()
+        return ctx.input_data
+
+    flow = Workflow("busy", Value, Value).then(step("hold", Value, Value, held)).commit()
+    actor = functools.partial(WorkflowActor, max_active_runs=100)
+    ref = await rt.spawn(actor, flow, None, MemorySnapshots(), name="busy", concurrency=4)
+    wf = WorkflowRef(ref)
+    results: list[RunResult] = []
+    async with trio.open_nursery() as nursery:
+        for i in range(6):  # more callers waiting for their runs than the actor has handlers
+            start = functools.partial(wf.start, {"value": i}, run_id=f"r{i}")
+            nursery.start_soon(_collect, results, start)
+        with trio.fail_after(5):  # other requests still get through
+            for i in range(6):
+                while not await _taken_in(wf, f"r{i}"):
+                    await trio.sleep(0.01)
+            nursery.start_soon(_collect, results, functools.partial(wf.wait, "r0"))
+            canceled = await wf.cancel("r5")
+        assert canceled.status == "canceled"
+        gate.set()
+    assert sorted(r.status for r in results) == ["canceled"] + ["success"] * 6
+
+
+async def _collect(results: list[RunResult], call: Callable[[], Awaitable[RunResult]]) -> None:
+    results.append(await call())
+
+
+async def _taken_in(wf: WorkflowRef, run_id: str) -> bool:
+    try:
+        await wf.get_run(run_id)
+    except RunNotFound:
+        return False
+    return True

@@ -1,5 +1,6 @@
 """A run started by a waiting caller: it outlives the caller giving up, with or without a
-deadline, and ``cancel`` still reaches it."""
+deadline, ``cancel`` still reaches it, and a stop of the workflow actor fails the caller
+while the run waits in the store for the next start."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 import trio
 
 from actors.workflow import RunResult, StepContext, Workflow, step
-from runtime import Mastra
+from runtime import ActorRef, ActorStopped, Mastra
 
 
 class Value(msgspec.Struct):
@@ -67,10 +68,38 @@ async def test_cancel_reaches_a_run_whose_caller_waits(rt: Mastra) -> None:
         waited.append(await wf.start({"value": 1}, run_id="r2"))
 
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(caller)  # no deadline: the run is driven in the handler's task
+        nursery.start_soon(caller)
         with trio.fail_after(5):
             await started.wait()
             canceled = await wf.cancel("r2")
     assert canceled.status == "canceled" and canceled.steps["gated"].status == "canceled"
     assert [r.status for r in waited] == ["canceled"]
     assert (await wf.get_run("r2")).status == "canceled"
+
+
+async def test_a_stop_fails_the_waiting_caller_and_the_run_resumes_later(
+    rt: Mastra, store: ActorRef
+) -> None:
+    started, release = trio.Event(), trio.Event()
+    flow = _gated(started, release).deploy(store="store")
+    wf = await rt.spawn(flow)
+    failures: list[BaseException] = []
+
+    async def caller() -> None:
+        try:
+            await wf.start_async({"value": 1}, run_id="r3")  # saved: it survives the stop
+            await wf.wait("r3")
+        except ActorStopped as exc:
+            failures.append(exc)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(caller)
+        with trio.fail_after(5):
+            await started.wait()
+            await rt.stop(wf.ref)
+    assert [type(e) for e in failures] == [ActorStopped]
+    release.set()
+    wf = await rt.spawn(flow)  # resumes the run the store still records as running
+    with trio.fail_after(5):
+        result = await wf.wait("r3")
+    assert result.status == "success" and result.result == {"value": 4}
