@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
@@ -227,31 +228,35 @@ class WorkflowActor(Actor):
         assert_never(msg)
 
     # -- starting and driving runs --------------------------------------------------------
-    async def _new_run(self, msg: StartRun | StreamRun) -> RunSnapshot:
+    @asynccontextmanager
+    async def _new_run(self, msg: StartRun | StreamRun) -> AsyncIterator[RunSnapshot]:
+        """The snapshot of a run to start, its id claimed until the block ends (by then
+        the block registered it): another start of the same id meanwhile, while this one
+        waits for the store or for a free slot, is refused."""
         plain = check(msg.input, self.graph.input_schema, step=None, role="input data")
         run_id = msg.run_id or str(uuid.uuid4())
         if run_id in self.runs or run_id in self.claims:
             raise InvalidRunState(f"run {run_id!r} was already started")
-        created_at = now = now_ms()
-        if msg.run_id is not None:
-            self.claims.add(run_id)
-            try:
+        self.claims.add(run_id)
+        try:
+            created_at = now = now_ms()
+            if msg.run_id is not None:
                 found = await self.port.load(self.workflow.id, run_id)
-            finally:
-                self.claims.discard(run_id)
-            if found is not None and found.status != "pending":
-                raise InvalidRunState(f"run {run_id!r} was already started")
-            created_at = now if found is None else found.created_at
-        return RunSnapshot(
-            run_id=run_id,
-            workflow_id=self.workflow.id,
-            status="running",
-            input=plain,
-            resource_id=msg.resource_id,
-            request_context=dict(msg.request_context),
-            created_at=created_at,
-            updated_at=now,
-        )
+                if found is not None and found.status != "pending":
+                    raise InvalidRunState(f"run {run_id!r} was already started")
+                created_at = now if found is None else found.created_at
+            yield RunSnapshot(
+                run_id=run_id,
+                workflow_id=self.workflow.id,
+                status="running",
+                input=plain,
+                resource_id=msg.resource_id,
+                request_context=dict(msg.request_context),
+                created_at=created_at,
+                updated_at=now,
+            )
+        finally:
+            self.claims.discard(run_id)
 
     async def _create(self, run_id: str | None) -> str:
         """Record a ``pending`` run (as Mastra does) so it can be read, listed and started
@@ -271,8 +276,8 @@ class WorkflowActor(Actor):
     async def _start(self, msg: StartRun) -> str | None:
         # A waiting caller learns the outcome, so the run is saved from its first step on;
         # a background start is acknowledged only once the run is durable.
-        snapshot = await self._new_run(msg)
-        run = await self._launch(snapshot, save=not msg.wait)
+        async with self._new_run(msg) as snapshot:
+            run = await self._launch(snapshot, save=not msg.wait)
         if not msg.wait:
             return run.snapshot.run_id
         self._answer_when_stopped(run)
@@ -294,9 +299,6 @@ class WorkflowActor(Actor):
             self.slots.acquire_nowait()  # no schedule point while a slot is free
         except trio.WouldBlock:
             await self.slots.acquire()
-        if snapshot.run_id in self.runs:  # started by another request while this waited
-            self.slots.release()
-            raise InvalidRunState(f"run {snapshot.run_id!r} was already started")
         writer = SnapshotWriter(self.port, snapshot)
         hub = EventHub()
         engine = Engine(self.graph, snapshot, writer, self._run_step, hub)
@@ -427,7 +429,8 @@ class WorkflowActor(Actor):
         return snapshot
 
     async def _stream(self, msg: StreamRun) -> None:
-        run = await self._register(await self._new_run(msg))
+        async with self._new_run(msg) as snapshot:
+            run = await self._register(snapshot)
         events = run.hub.subscribe()
         await self._go(run)
         await self._forward(events)

@@ -11,6 +11,7 @@ import pytest
 import trio
 
 from actors.workflow import (
+    InvalidRunState,
     MemorySnapshots,
     RunNotFound,
     RunResult,
@@ -97,3 +98,26 @@ async def _taken_in(wf: WorkflowRef, run_id: str) -> bool:
     except RunNotFound:
         return False
     return True
+
+
+async def test_a_second_start_of_an_id_waiting_for_a_slot_is_refused(rt: Mastra) -> None:
+    gate = trio.Event()
+    executions: list[str] = []
+
+    async def held(ctx: StepContext[Value]) -> Value:
+        executions.append(ctx.run_id)
+        await gate.wait()
+        return ctx.input_data
+
+    flow = Workflow("once", Value, Value).then(step("hold", Value, Value, held)).commit()
+    wf = await rt.spawn(flow.deploy(max_active_runs=1))
+    await wf.start_async({"value": 0}, run_id="first")
+    async with trio.open_nursery() as nursery:
+        waiting = functools.partial(wf.start_async, {"value": 1}, run_id="x")
+        nursery.start_soon(waiting)  # waits for the only slot
+        await trio.sleep(0.1)
+        with pytest.raises(InvalidRunState, match="'x' was already started"):
+            await wf.start_async({"value": 1}, run_id="x")
+        gate.set()
+    assert (await wf.wait("x")).status == "success"
+    assert executions == ["first", "x"]
