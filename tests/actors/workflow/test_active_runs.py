@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 import msgspec
 import pytest
 import trio
+import trio.testing
 
 from actors.workflow import (
     InvalidRunState,
@@ -103,6 +104,7 @@ async def _taken_in(wf: WorkflowRef, run_id: str) -> bool:
 async def test_a_second_start_of_an_id_waiting_for_a_slot_is_refused(rt: Mastra) -> None:
     gate = trio.Event()
     executions: list[str] = []
+    outcomes: list[str] = []
 
     async def held(ctx: StepContext[Value]) -> Value:
         executions.append(ctx.run_id)
@@ -112,12 +114,22 @@ async def test_a_second_start_of_an_id_waiting_for_a_slot_is_refused(rt: Mastra)
     flow = Workflow("once", Value, Value).then(step("hold", Value, Value, held)).commit()
     wf = await rt.spawn(flow.deploy(max_active_runs=1))
     await wf.start_async({"value": 0}, run_id="first")
+
+    async def start_x() -> None:
+        try:
+            await wf.start_async({"value": 1}, run_id="x")  # the first waits for the slot
+            outcomes.append("started")
+        except InvalidRunState as exc:
+            assert "'x' was already started" in str(exc)
+            outcomes.append("refused")
+
     async with trio.open_nursery() as nursery:
-        waiting = functools.partial(wf.start_async, {"value": 1}, run_id="x")
-        nursery.start_soon(waiting)  # waits for the only slot
-        await trio.sleep(0.1)
-        with pytest.raises(InvalidRunState, match="'x' was already started"):
-            await wf.start_async({"value": 1}, run_id="x")
+        nursery.start_soon(start_x)
+        await trio.testing.wait_all_tasks_blocked()  # it passed its checks, waits for a slot
+        with trio.fail_after(5):
+            await start_x()
+        assert outcomes == ["refused"]
         gate.set()
+    assert outcomes == ["refused", "started"]
     assert (await wf.wait("x")).status == "success"
     assert executions == ["first", "x"]
