@@ -87,19 +87,24 @@ class App:
         await self.source.write_text(MODULE.format(version=version, fail=fail))
         await self.config.write_text(CONFIG.format(module=self.module, greeting=greeting))
 
+    async def serve(self, nursery: trio.Nursery) -> Reloader:
+        """Start the app's runtime and watch its files (every 10 ms) in ``nursery``."""
+        config = await trio.to_thread.run_sync(load_app_config, str(self.config))
+        watcher = Watcher(Path(self.config), [])
+        await watcher.prime()
+        reloader = Reloader(nursery, str(self.config), watcher)
+        await reloader.start(config)
+        nursery.start_soon(reloader.watch, 0.01)
+        return reloader
+
 
 async def test_reload_swaps_the_runtime_and_keeps_it_on_a_bad_config(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     app = App(tmp_path)
     await app.write()
-    config = await trio.to_thread.run_sync(load_app_config, str(app.config))
-    watcher = Watcher(Path(app.config), [])
-    await watcher.prime()
     async with trio.open_nursery() as nursery:
-        reloader = Reloader(nursery, str(app.config), watcher)
-        await reloader.start(config)
-        nursery.start_soon(reloader.watch, 0.01)
+        reloader = await app.serve(nursery)
         assert await _greeting(reloader) == "hi v1"
         await app.source.write_text(MODULE.format(version=22, fail=False))
         await _until(reloader, "hi v22")  # the edited module was imported again
@@ -123,13 +128,8 @@ async def test_a_runtime_that_fails_to_start_is_retried_after_the_next_change(
 ) -> None:
     app = App(tmp_path)
     await app.write()
-    config = await trio.to_thread.run_sync(load_app_config, str(app.config))
-    watcher = Watcher(Path(app.config), [])
-    await watcher.prime()
     async with trio.open_nursery() as nursery:
-        reloader = Reloader(nursery, str(app.config), watcher)
-        await reloader.start(config)
-        nursery.start_soon(reloader.watch, 0.01)
+        reloader = await app.serve(nursery)
         await app.write(version=2, fail=True)
         with trio.fail_after(10):
             while "did not start" not in (err := capsys.readouterr().err):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 
-import msgspec
 import pytest
 import trio
 import trio.testing
@@ -14,29 +13,17 @@ import trio.testing
 from actors.workflow import (
     InvalidRunState,
     MemorySnapshots,
-    RunNotFound,
     RunResult,
-    StepContext,
-    Workflow,
     WorkflowRef,
-    step,
 )
 from actors.workflow.run import WorkflowActor
 from runtime import Mastra
-
-
-class Value(msgspec.Struct):
-    value: int
+from tests.actors.workflow._flows import held, known
 
 
 async def test_starts_beyond_the_limit_wait_for_a_run_to_end(rt: Mastra) -> None:
     gate = trio.Event()
-
-    async def held(ctx: StepContext[Value]) -> Value:
-        await gate.wait()
-        return ctx.input_data
-
-    flow = Workflow("held", Value, Value).then(step("hold", Value, Value, held)).commit()
+    flow = held("held", gate)
     wf = await rt.spawn(flow.deploy(max_active_runs=2))
     started = [await wf.start_async({"value": 1}), await wf.start_async({"value": 2})]
     with trio.move_on_after(0.3) as gave_up:
@@ -57,19 +44,13 @@ async def test_starts_beyond_the_limit_wait_for_a_run_to_end(rt: Mastra) -> None
 
 
 def test_max_active_runs_must_be_at_least_one() -> None:
-    flow = Workflow("limits", Value, Value).then(step("s", Value, Value, lambda c: c.input_data))
     with pytest.raises(ValueError, match="max_active_runs must be >= 1"):
-        flow.commit().deploy(max_active_runs=0)
+        held("limits", trio.Event()).deploy(max_active_runs=0)
 
 
 async def test_callers_waiting_for_runs_leave_the_actor_free(rt: Mastra) -> None:
     gate = trio.Event()
-
-    async def held(ctx: StepContext[Value]) -> Value:
-        await gate.wait()
-        return ctx.input_data
-
-    flow = Workflow("busy", Value, Value).then(step("hold", Value, Value, held)).commit()
+    flow = held("busy", gate)
     actor = functools.partial(WorkflowActor, max_active_runs=100)
     ref = await rt.spawn(actor, flow, None, MemorySnapshots(), name="busy", concurrency=4)
     wf = WorkflowRef(ref)
@@ -80,7 +61,7 @@ async def test_callers_waiting_for_runs_leave_the_actor_free(rt: Mastra) -> None
             nursery.start_soon(_collect, results, start)
         with trio.fail_after(5):  # other requests still get through
             for i in range(6):
-                while not await _taken_in(wf, f"r{i}"):
+                while not await known(wf, f"r{i}"):
                     await trio.sleep(0.01)
             nursery.start_soon(_collect, results, functools.partial(wf.wait, "r0"))
             canceled = await wf.cancel("r5")
@@ -93,25 +74,11 @@ async def _collect(results: list[RunResult], call: Callable[[], Awaitable[RunRes
     results.append(await call())
 
 
-async def _taken_in(wf: WorkflowRef, run_id: str) -> bool:
-    try:
-        await wf.get_run(run_id)
-    except RunNotFound:
-        return False
-    return True
-
-
 async def test_a_second_start_of_an_id_waiting_for_a_slot_is_refused(rt: Mastra) -> None:
     gate = trio.Event()
     executions: list[str] = []
     outcomes: list[str] = []
-
-    async def held(ctx: StepContext[Value]) -> Value:
-        executions.append(ctx.run_id)
-        await gate.wait()
-        return ctx.input_data
-
-    flow = Workflow("once", Value, Value).then(step("hold", Value, Value, held)).commit()
+    flow = held("once", gate, executions)
     wf = await rt.spawn(flow.deploy(max_active_runs=1))
     await wf.start_async({"value": 0}, run_id="first")
 

@@ -4,25 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 import trio
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, NumberDataPoint
 
-from actors.workflow import StepContext, Workflow, step
 from runtime.testing import TestRuntime, open_test_runtime
+from tests.actors.workflow._flows import held, suspends_when_negative
 
-
-class Value(msgspec.Struct):
-    value: int
-
-
-async def _gate(ctx: StepContext[Value]) -> Value:
-    if ctx.input_data.value < 0 and ctx.resume_data is None:
-        await ctx.suspend({"reason": "negative"})
-    return Value(ctx.input_data.value + 1)
-
-
-FLOW = Workflow("measured", Value, Value).then(step("gate", Value, Value, _gate)).commit()
+FLOW = suspends_when_negative("measured")
 
 
 def _points(t: TestRuntime) -> dict[str, list[Any]]:
@@ -58,12 +46,7 @@ async def test_runs_are_counted_by_the_status_they_stopped_in() -> None:
 
 async def test_an_active_run_is_counted_until_it_stops() -> None:
     gate = trio.Event()
-
-    async def held(ctx: StepContext[Value]) -> Value:
-        await gate.wait()
-        return ctx.input_data
-
-    flow = Workflow("held", Value, Value).then(step("hold", Value, Value, held)).commit()
+    flow = held("held", gate)
     async with open_test_runtime() as t:
         wf = await t.rt.spawn(flow)
         run_id = await wf.start_async({"value": 1})

@@ -3,33 +3,14 @@ may still continue are kept, in the store and in memory alike."""
 
 from __future__ import annotations
 
-import msgspec
 import pytest
 import trio
 
-from actors.workflow import RunNotFound, StepContext, Workflow, WorkflowRef, step
+from actors.workflow import WorkflowRef
 from runtime import ActorRef, Mastra
+from tests.actors.workflow._flows import known, suspends_when_negative
 
-
-class Value(msgspec.Struct):
-    value: int
-
-
-async def _maybe_wait(ctx: StepContext[Value]) -> Value:
-    if ctx.input_data.value < 0 and ctx.resume_data is None:
-        await ctx.suspend({"reason": "negative"})
-    return Value(ctx.input_data.value + 1)
-
-
-FLOW = Workflow("kept", Value, Value).then(step("gate", Value, Value, _maybe_wait)).commit()
-
-
-async def _gone(wf: WorkflowRef, run_id: str) -> bool:
-    try:
-        await wf.get_run(run_id)
-    except RunNotFound:
-        return True
-    return False
+FLOW = suspends_when_negative("kept")
 
 
 async def _check_retention(wf: WorkflowRef) -> None:
@@ -37,7 +18,7 @@ async def _check_retention(wf: WorkflowRef) -> None:
     waiting = await wf.start({"value": -1})
     assert (done.status, waiting.status) == ("success", "suspended")
     with trio.fail_after(10):
-        while not await _gone(wf, done.run_id):
+        while await known(wf, done.run_id):
             await trio.sleep(0.05)
     await trio.sleep(0.5)  # several more passes: the suspended run stays
     assert (await wf.get_run(waiting.run_id)).status == "suspended"
