@@ -30,8 +30,7 @@ import trio
 from actors.agent import Agent, AgentRef
 from actors.demo import add
 from actors.llm import ScriptedConfig, spawn_provider
-from actors.memory import Memory
-from actors.messages import (
+from actors.llm.messages import (
     AssistantMessage,
     ChatRequest,
     ChatResult,
@@ -40,6 +39,7 @@ from actors.messages import (
     ToolMessage,
     UserMessage,
 )
+from actors.memory import Memory
 from actors.stores import SqliteStore
 from actors.stores._sql import Database
 from actors.stores._writes import apply_write

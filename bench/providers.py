@@ -27,7 +27,7 @@ import msgspec
 import trio
 
 from actors.llm import OpenAICompatConfig, RetryPolicy, spawn_provider
-from actors.messages import ChatRequest, TextDelta, UserMessage
+from actors.llm.messages import ChatRequest, TextDelta, UserMessage
 from bench._common import DiscardSpans, emit, parse_args, percentile
 from runtime import ActorRef, RuntimeConfig, TelemetryConfig, open_runtime
 

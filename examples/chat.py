@@ -12,7 +12,7 @@ import sys
 import trio
 
 from actors.llm import ScriptedConfig, spawn_provider
-from actors.messages import ChatRequest, ChatResult, TextDelta, UserMessage
+from actors.llm.messages import ChatRequest, ChatResult, TextDelta, UserMessage
 from runtime import RuntimeConfig, TelemetryConfig, open_runtime
 
 

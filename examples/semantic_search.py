@@ -13,7 +13,7 @@ from pathlib import Path
 import trio
 
 from actors.llm import HashEmbedConfig, spawn_provider
-from actors.messages import EmbeddingResult, EmbedRequest
+from actors.llm.messages import EmbeddingResult, EmbedRequest
 from actors.stores import VectorStore
 from actors.stores.vector_messages import CreateIndex, Query, QueryResult, Upsert
 from runtime import RuntimeConfig, TelemetryConfig, open_runtime

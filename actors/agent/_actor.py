@@ -35,8 +35,7 @@ from actors.agent.messages import (
     ToolResultRecord,
 )
 from actors.llm import ModelRouter, ProviderError
-from actors.memory import MemoryClient, MemoryContext, MemoryUnavailable
-from actors.messages import (
+from actors.llm.messages import (
     AssistantMessage,
     ChatMessage,
     ChatRequest,
@@ -48,6 +47,7 @@ from actors.messages import (
     UserMessage,
     last_user_text,
 )
+from actors.memory import MemoryClient, MemoryContext, MemoryUnavailable
 from actors.stores import StoreError
 from actors.tools import Tool, ToolRef
 from runtime import Actor, ActorRef

@@ -22,7 +22,7 @@ from actors.agent.messages import (
     ToolResultRecord,
 )
 from actors.llm import ModelRouter
-from actors.messages import (
+from actors.llm.messages import (
     AssistantMessage,
     ChatMessage,
     ChatRequest,

@@ -18,7 +18,7 @@ from actors.agent.messages import (
     StreamGenerate,
     StructuredOutput,
 )
-from actors.messages import ChatMessage, UserMessage
+from actors.llm.messages import ChatMessage, UserMessage
 from runtime import ActorRef, StreamCall
 
 __all__ = ["AgentRef"]

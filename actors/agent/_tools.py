@@ -8,7 +8,7 @@ from opentelemetry.trace import NoOpTracer, Status, StatusCode, Tracer
 
 from actors.agent._loop import ToolRunner
 from actors.agent.messages import Generate, GenerateResult, ToolResultRecord
-from actors.messages import ToolCall, ToolDefinition, UserMessage
+from actors.llm.messages import ToolCall, ToolDefinition, UserMessage
 from actors.tools import Tool, ToolRef
 from runtime import ActorError, ActorRef, NameTaken
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from actors.messages import ChatMessage, FinishReason, ToolChoice, Usage
+from actors.llm.messages import ChatMessage, FinishReason, ToolChoice, Usage
 
 __all__ = [
     "AgentChunk",

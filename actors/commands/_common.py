@@ -14,7 +14,7 @@ from typing import IO
 import msgspec
 import trio
 
-from actors.cli import check_actors
+from actors.commands.build import check_actors
 from runtime import (
     ActorCrashed,
     ConfigError,

@@ -20,7 +20,7 @@ Fingerprints = dict[str, tuple[int, int]]
 """``{path: (mtime_ns, size)}`` of every watched file that exists."""
 
 _SKIP_DIRS = frozenset({"__pycache__", "node_modules", "venv", "site-packages"})
-_KEEP_MODULES = ("runtime", "actors.commands", "actors.cli")
+_KEEP_MODULES = ("runtime", "actors.commands", "actors.commands.build")
 
 
 def _stat(path: str, into: Fingerprints) -> None:

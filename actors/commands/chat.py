@@ -36,7 +36,7 @@ from actors.commands._common import (
     without_servers,
 )
 from actors.llm import ProviderError
-from actors.messages import AssistantMessage, ChatMessage, UserMessage
+from actors.llm.messages import AssistantMessage, ChatMessage, UserMessage
 from runtime import ActorCrashed, ActorStopped, Mastra, configure_logging, open_runtime
 
 __all__ = ["Conversation", "converse", "main"]

@@ -4,12 +4,11 @@ model and hash embedder, retries, fallback lists and GenAI telemetry.
 Each configured provider is a ``ProviderActor`` (kind ``"provider"``) that answers
 ``ChatRequest`` (ask -> ``ChatResult``; stream -> ``StreamChunk`` values) and
 ``EmbedRequest`` (ask -> ``EmbeddingResult``); the message types live in
-``actors.messages``. Failures are the typed errors of ``actors.llm._errors`` (one flat tree
+``actors.llm.messages``. Failures are the typed errors of ``actors.llm._errors`` (one flat tree
 under ``ProviderError``). ``ModelRouter`` / ``FallbackProvider`` try a model list in order.
 """
 
 from actors.llm._actor import (
-    PROVIDER_CONCURRENCY,
     ProviderActor,
     build_client,
     collect_stream,
@@ -18,6 +17,7 @@ from actors.llm._actor import (
 )
 from actors.llm._client import Emit, HttpChatClient, ModelClient, StreamAssembler
 from actors.llm._config import (
+    PROVIDER_CONCURRENCY,
     VENDORS,
     AnthropicConfig,
     FallbackConfig,

@@ -22,6 +22,7 @@ import msgspec
 
 from actors.llm._client import ModelClient
 from actors.llm._config import (
+    PROVIDER_CONCURRENCY,
     AnthropicConfig,
     FallbackConfig,
     HashEmbedConfig,
@@ -32,7 +33,7 @@ from actors.llm._config import (
 from actors.llm._errors import BadRequestError, ProtocolError, ProviderError, error_for_kind
 from actors.llm._http import make_http_client
 from actors.llm._telemetry import GenAITelemetry
-from actors.messages import (
+from actors.llm.messages import (
     ChatRequest,
     ChatResult,
     EmbeddingResult,
@@ -43,15 +44,11 @@ from actors.messages import (
 from runtime import Actor, ActorRef, ConfigError, Spawner
 
 __all__ = [
-    "PROVIDER_CONCURRENCY",
     "ProviderActor",
     "build_client",
     "collect_stream",
     "spawn_provider",
 ]
-
-PROVIDER_CONCURRENCY = 64
-"""How many requests one provider actor serves at once."""
 
 
 def build_client(config: ProviderConfig, telemetry: GenAITelemetry) -> ModelClient:

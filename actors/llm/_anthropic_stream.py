@@ -15,7 +15,7 @@ from actors.llm._anthropic_wire import (
 )
 from actors.llm._errors import ProtocolError
 from actors.llm._sse import ServerSentEvent
-from actors.messages import (
+from actors.llm.messages import (
     ChatResult,
     StreamChunk,
     TextDelta,

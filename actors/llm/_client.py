@@ -28,7 +28,7 @@ from actors.llm._http import HttpTransport
 from actors.llm._retry import RetryPolicy, retry_call
 from actors.llm._sse import ServerSentEvent, SSEDecoder
 from actors.llm._telemetry import GenAITelemetry
-from actors.messages import (
+from actors.llm.messages import (
     ChatRequest,
     ChatResult,
     EmbeddingResult,

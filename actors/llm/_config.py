@@ -12,10 +12,11 @@ from typing import Any, Literal
 import msgspec
 
 from actors.llm._retry import RetryPolicy
-from actors.messages import ErrorKind
+from actors.llm.messages import ErrorKind
 
 __all__ = [
     "FALLBACK_ON",
+    "PROVIDER_CONCURRENCY",
     "AnthropicConfig",
     "FallbackConfig",
     "HashEmbedConfig",
@@ -28,6 +29,10 @@ __all__ = [
     "Timeouts",
     "VENDORS",
 ]
+
+
+PROVIDER_CONCURRENCY = 64
+"""How many requests one provider actor (and a fallback list) serves at once."""
 
 
 class _Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from actors.messages import ErrorKind, StreamError
+from actors.llm.messages import ErrorKind, StreamError
 
 __all__ = [
     "AuthenticationError",

@@ -15,7 +15,7 @@ from actors.llm._openai_wire import (
     usage_of,
 )
 from actors.llm._sse import ServerSentEvent
-from actors.messages import (
+from actors.llm.messages import (
     ChatResult,
     StreamChunk,
     TextDelta,

@@ -21,7 +21,7 @@ from actors.llm._errors import (
     UnavailableError,
 )
 from actors.llm._retry import parse_retry_after, status_is_retryable
-from actors.messages import (
+from actors.llm.messages import (
     AssistantMessage,
     ChatMessage,
     ChatRequest,

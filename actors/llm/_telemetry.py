@@ -19,7 +19,7 @@ from opentelemetry import trace
 from opentelemetry.metrics import Meter, NoOpMeter
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
-from actors.messages import ChatMessage, ChatResult, Usage
+from actors.llm.messages import ChatMessage, ChatResult, Usage
 
 __all__ = ["GenAITelemetry", "Operation", "OperationRecord"]
 

@@ -17,7 +17,7 @@ from actors.llm._config import AnthropicConfig
 from actors.llm._errors import BadRequestError
 from actors.llm._http import HttpTransport
 from actors.llm._telemetry import GenAITelemetry
-from actors.messages import (
+from actors.llm.messages import (
     ChatRequest,
     ChatResult,
     EmbeddingResult,

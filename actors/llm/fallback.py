@@ -19,11 +19,10 @@ from typing import Any, ClassVar
 
 import msgspec
 
-from actors.llm._actor import PROVIDER_CONCURRENCY
 from actors.llm._client import Emit
-from actors.llm._config import FALLBACK_ON, FallbackConfig
+from actors.llm._config import FALLBACK_ON, PROVIDER_CONCURRENCY, FallbackConfig
 from actors.llm._errors import BadRequestError, ProtocolError, ProviderError, UnavailableError
-from actors.messages import (
+from actors.llm.messages import (
     ChatRequest,
     ChatResult,
     EmbeddingResult,

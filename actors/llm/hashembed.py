@@ -19,7 +19,7 @@ from actors.llm._client import Emit
 from actors.llm._config import HashEmbedConfig
 from actors.llm._errors import BadRequestError
 from actors.llm._telemetry import GenAITelemetry
-from actors.messages import ChatRequest, ChatResult, EmbeddingResult, EmbedRequest, Usage
+from actors.llm.messages import ChatRequest, ChatResult, EmbeddingResult, EmbedRequest, Usage
 
 __all__ = ["HashEmbedder", "hash_embed"]
 

@@ -28,7 +28,7 @@ from actors.llm._openai_stream import OpenAIAssembler
 from actors.llm._openai_wire import decode_completion, encode_chat, openai_error
 from actors.llm._retry import retry_call
 from actors.llm._telemetry import GenAITelemetry
-from actors.messages import ChatRequest, ChatResult, EmbeddingResult, EmbedRequest, Usage
+from actors.llm.messages import ChatRequest, ChatResult, EmbeddingResult, EmbedRequest, Usage
 
 __all__ = ["OpenAICompatClient"]
 

@@ -33,7 +33,7 @@ from actors.llm._client import Emit
 from actors.llm._config import ScriptedConfig, ScriptedToolCall, ScriptedTurn, ScriptRule
 from actors.llm._errors import BadRequestError, ProviderError, error_for_kind
 from actors.llm._telemetry import GenAITelemetry
-from actors.messages import (
+from actors.llm.messages import (
     AssistantMessage,
     ChatRequest,
     ChatResult,

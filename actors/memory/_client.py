@@ -10,8 +10,7 @@ import msgspec
 import trio
 
 from actors.llm import ModelRouter
-from actors.memory.options import Memory, Retention
-from actors.messages import (
+from actors.llm.messages import (
     AssistantMessage,
     ChatMessage,
     EmbedRequest,
@@ -19,6 +18,7 @@ from actors.messages import (
     ToolMessage,
     UserMessage,
 )
+from actors.memory.options import Memory, Retention
 from actors.stores import UnknownIndex
 from actors.stores.messages import (
     DeleteMessages,

@@ -26,7 +26,7 @@ from actors.agent.messages import (
     ToolResultChunk,
     ToolResultRecord,
 )
-from actors.messages import (
+from actors.llm.messages import (
     AssistantMessage,
     ChatMessage,
     ContentPart,

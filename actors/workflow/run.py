@@ -19,16 +19,17 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any, assert_never
 
 import trio
 
 from actors.stores import StoreError
+from actors.workflow._active import ActiveRun, settle_canceled
+from actors.workflow._admission import Admission
 from actors.workflow._describe import describe
 from actors.workflow._engine import Engine
 from actors.workflow._errors import InvalidRunState, RunNotFound, WorkflowError
-from actors.workflow._events import EventHub, finish_event
+from actors.workflow._events import EventHub
 from actors.workflow._metrics import RunMetrics
 from actors.workflow._persist import (
     MemorySnapshots,
@@ -42,7 +43,6 @@ from actors.workflow._schema import check
 from actors.workflow._snapshot import (
     RunSnapshot,
     RunStatus,
-    StepRecord,
     decode,
     encode,
     now_ms,
@@ -72,25 +72,11 @@ from actors.workflow.messages import (
     WorkflowInfo,
     WorkflowRequest,
 )
-from runtime import Actor, ActorError, ActorRef, ActorStopped, Reply
+from runtime import Actor, ActorError, ActorRef, ActorStopped
 
 __all__ = ["WorkflowActor"]
 
 log = logging.getLogger("actors.workflow")
-
-
-@dataclass(eq=False)
-class _Run:
-    """A run this actor is driving."""
-
-    snapshot: RunSnapshot
-    writer: SnapshotWriter
-    engine: Engine
-    hub: EventHub
-    scope: trio.CancelScope = field(default_factory=trio.CancelScope)
-    stopped: trio.Event = field(default_factory=trio.Event)
-    started: float = 0.0  # for the run's duration metric
-    waiters: list[Reply] = field(default_factory=list)  # asks answered when it stops
 
 
 class WorkflowActor(Actor):
@@ -130,10 +116,9 @@ class WorkflowActor(Actor):
 
     async def on_start(self) -> None:
         self.port = self._port()
-        self.runs: dict[str, _Run] = {}
-        self.slots = trio.Semaphore(self.max_active_runs)
+        self.runs: dict[str, ActiveRun] = {}
+        self.admission = Admission(self.max_active_runs)
         self.metrics = RunMetrics(self.ctx.meter, self.workflow.id)
-        self.claims: set[str] = set()
         self.info: WorkflowInfo = describe(self.graph, self.workflow.description)
         self.steps: dict[str, ActorRef] = {}
         self.inline: dict[str, InlineStep] = {}
@@ -235,15 +220,13 @@ class WorkflowActor(Actor):
         waits for the store or for a free slot, is refused."""
         plain = check(msg.input, self.graph.input_schema, step=None, role="input data")
         run_id = msg.run_id or str(uuid.uuid4())
-        if run_id in self.runs or run_id in self.claims:
-            raise InvalidRunState(f"run {run_id!r} was already started")
-        self.claims.add(run_id)
-        try:
+        refusal = f"run {run_id!r} was already started"
+        with self.admission.claim(run_id, self.runs, refusal):
             created_at = now = now_ms()
             if msg.run_id is not None:
                 found = await self.port.load(self.workflow.id, run_id)
                 if found is not None and found.status != "pending":
-                    raise InvalidRunState(f"run {run_id!r} was already started")
+                    raise InvalidRunState(refusal)
                 created_at = now if found is None else found.created_at
             yield RunSnapshot(
                 run_id=run_id,
@@ -255,8 +238,6 @@ class WorkflowActor(Actor):
                 created_at=created_at,
                 updated_at=now,
             )
-        finally:
-            self.claims.discard(run_id)
 
     async def _create(self, run_id: str | None) -> str:
         """Record a ``pending`` run (as Mastra does) so it can be read, listed and started
@@ -283,7 +264,7 @@ class WorkflowActor(Actor):
         self._answer_when_stopped(run)
         return None
 
-    def _answer_when_stopped(self, run: _Run) -> None:
+    def _answer_when_stopped(self, run: ActiveRun) -> None:
         """Answer the ask being handled with the run's result once it stops, from the run's
         own task: the handler returns at once, so callers waiting for long runs never hold
         the handlers that other requests (a cancel, say) need."""
@@ -291,34 +272,31 @@ class WorkflowActor(Actor):
         if reply is not None:
             run.waiters.append(reply)
 
-    async def _register(self, snapshot: RunSnapshot) -> _Run:
+    async def _register(self, snapshot: RunSnapshot) -> ActiveRun:
         """Take one of the ``max_active_runs`` slots (waiting while none is free, which
         holds the caller's acknowledgement back) and enter the run in ``runs``. Whoever
-        registers a run ends it with ``_finish`` or ``_unregister``."""
-        try:
-            self.slots.acquire_nowait()  # no schedule point while a slot is free
-        except trio.WouldBlock:
-            await self.slots.acquire()
+        registers a run ends it with ``_execute`` or ``_unregister``."""
+        await self.admission.enter()
         writer = SnapshotWriter(self.port, snapshot)
         hub = EventHub()
         engine = Engine(self.graph, snapshot, writer, self._run_step, hub)
-        run = self.runs[snapshot.run_id] = _Run(snapshot, writer, engine, hub)
+        run = self.runs[snapshot.run_id] = ActiveRun(snapshot, writer, engine, hub)
         run.started = self.metrics.started()
         return run
 
-    def _unregister(self, run: _Run, status: RunStatus | None) -> None:
+    def _unregister(self, run: ActiveRun, status: RunStatus | None) -> None:
         """Forget a registered run and give its slot back; ``status`` is what its execution
-        stopped in (None: it never ran)."""
+        stopped in (None: it never ran, or this actor stopped under it)."""
         if self.runs.get(run.snapshot.run_id) is run:
             del self.runs[run.snapshot.run_id]
-        self.slots.release()
+        self.admission.leave()
         self.metrics.stopped(run.started, status)
 
-    async def _launch(self, snapshot: RunSnapshot, *, save: bool = True) -> _Run:
+    async def _launch(self, snapshot: RunSnapshot, *, save: bool = True) -> ActiveRun:
         """Register the run, make its state durable (``save``), start driving it."""
         return await self._go(await self._register(snapshot), save=save)
 
-    async def _go(self, run: _Run, *, save: bool = True) -> _Run:
+    async def _go(self, run: ActiveRun, *, save: bool = True) -> ActiveRun:
         try:
             if save:
                 await run.writer.commit()
@@ -328,7 +306,7 @@ class WorkflowActor(Actor):
         self.ctx.nursery.start_soon(self._drive, run)
         return run
 
-    async def _drive(self, run: _Run) -> None:
+    async def _drive(self, run: ActiveRun) -> None:
         """Run the engine, then save and announce the outcome, and answer the callers
         waiting for it. A stop of this actor leaves the run ``running`` in the store, to be
         resumed by the next start, and fails its waiting callers with ``ActorStopped``."""
@@ -341,39 +319,13 @@ class WorkflowActor(Actor):
                 else:
                     reply.set_error(ActorStopped(f"workflow {self.workflow.id!r} stopped"))
 
-    async def _execute(self, run: _Run) -> None:
-        snap = run.snapshot
-        if run.hub.active:
-            event = RunEvent(
-                type="workflow-start", run_id=snap.run_id, payload={"workflowId": snap.workflow_id}
-            )
-            await run.hub.publish(event)
+    async def _execute(self, run: ActiveRun) -> None:
+        status: RunStatus | None = None
         try:
-            with run.scope:
-                await run.engine.run()
-            if run.scope.cancelled_caught:
-                _settle_canceled(snap)
-        except Exception as exc:
-            log.exception("workflow %r: run %r failed", snap.workflow_id, snap.run_id)
-            snap.status, snap.error = "failed", f"{type(exc).__name__}: {exc}"
-        try:
-            if run.writer.saved_status != snap.status:
-                await run.writer.commit()
-        except Exception:
-            log.exception(
-                "workflow %r: could not save the end of run %r", snap.workflow_id, snap.run_id
-            )
-        await self._finish(run)
-
-    async def _finish(self, run: _Run) -> None:
-        snap = run.snapshot
-        try:
-            if run.hub.active:
-                event = finish_event(snap.run_id, snap.status, snap.result, snap.error)
-                await run.hub.publish(event)
-            run.hub.close()
+            await run.execute()
+            status = run.snapshot.status
         finally:
-            self._unregister(run, snap.status)
+            self._unregister(run, status)
         run.stopped.set()
 
     # -- resume, cancel, wait, watch -------------------------------------------------------
@@ -381,20 +333,16 @@ class WorkflowActor(Actor):
         current = self.runs.get(msg.run_id)
         if current is not None:
             await current.stopped.wait()
-        if msg.run_id in self.runs or msg.run_id in self.claims:
-            raise InvalidRunState("This workflow run was not suspended")
-        self.claims.add(msg.run_id)
-        try:
+        refusal = "This workflow run was not suspended"
+        with self.admission.claim(msg.run_id, self.runs, refusal):
             snapshot = await self._snapshot(msg.run_id)
             if snapshot.status != "suspended":
-                raise InvalidRunState("This workflow run was not suspended")
+                raise InvalidRunState(refusal)
             path = resolve_path(snapshot, msg.step)
             mark_resumed(
                 snapshot, self.graph, path, resume_value(self.graph, path, msg.resume_data)
             )
             run = await self._launch(snapshot)
-        finally:
-            self.claims.discard(msg.run_id)
         if not msg.wait:
             return msg.run_id
         self._answer_when_stopped(run)
@@ -408,7 +356,7 @@ class WorkflowActor(Actor):
             return RunResult.of(run.snapshot)
         snapshot = await self._snapshot(run_id)
         if snapshot.status in ("suspended", "pending", "waiting"):
-            _settle_canceled(snapshot)
+            settle_canceled(snapshot)
             await SnapshotWriter(self.port, snapshot).commit()
         return RunResult.of(snapshot)
 
@@ -455,17 +403,3 @@ class WorkflowActor(Actor):
         )
         runs, total = await self.port.list(self.workflow.id, query)
         return RunPage(runs=runs, total=total)
-
-
-def _settle_canceled(snapshot: RunSnapshot) -> None:
-    """Mark the run and its unfinished steps canceled."""
-    snapshot.status = "canceled"
-    for step_id, record in list(snapshot.context.items()):
-        if record.status in ("running", "waiting", "suspended"):
-            snapshot.context[step_id] = StepRecord(
-                status="canceled",
-                payload=record.payload,
-                started_at=record.started_at,
-                ended_at=now_ms(),
-                error="canceled",
-            )

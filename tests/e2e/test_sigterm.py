@@ -48,17 +48,17 @@ options = {{ type = "hash", dimension = 32 }}
 
 [[actors]]
 name = "add"
-factory = "actors.demo:add"
+factory = "actors.demo.agent:add"
 
 [[actors]]
 name = "echo"
 kind = "agent"
-factory = "actors.demo:echo"
+factory = "actors.demo.agent:echo"
 
 [[actors]]
 name = "approval"
 kind = "workflow"
-factory = "actors.demo_workflows:approval_app"
+factory = "actors.demo.workflows:approval_app"
 
 [[actors]]
 name = "server"

@@ -7,8 +7,8 @@ import msgspec
 from actors.agent import Agent, Generate, GenerateResult
 from actors.demo import add
 from actors.llm import ScriptedConfig, spawn_provider
+from actors.llm.messages import AssistantMessage, ChatMessage, ToolMessage, UserMessage
 from actors.memory import Memory
-from actors.messages import AssistantMessage, ChatMessage, ToolMessage, UserMessage
 from actors.stores import SqliteStore
 from actors.stores.messages import GetMessages
 from runtime import RuntimeConfig, TelemetryConfig, open_runtime

@@ -10,7 +10,7 @@ from opentelemetry.trace import StatusCode
 
 from actors.agent import Agent
 from actors.llm import ScriptedConfig, ScriptedToolCall, ScriptedTurn, ScriptRule, spawn_provider
-from actors.messages import ToolMessage
+from actors.llm.messages import ToolMessage
 from actors.tools import Tool, ToolResult, tool
 from runtime.testing import TestRuntime
 

@@ -27,8 +27,8 @@ from actors.llm import (
     ScriptRule,
     spawn_provider,
 )
+from actors.llm.messages import Usage
 from actors.memory import Memory
-from actors.messages import Usage
 from actors.stores.messages import GetMessages, MessageRecord
 from actors.tools import tool
 from runtime.testing import TestRuntime

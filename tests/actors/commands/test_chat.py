@@ -14,7 +14,7 @@ import pytest
 from actors.agent import Agent
 from actors.commands.chat import Conversation, converse, main
 from actors.llm import ScriptedConfig, spawn_provider
-from actors.messages import AssistantMessage, UserMessage
+from actors.llm.messages import AssistantMessage, UserMessage
 from actors.stores._sql import Database
 from runtime.testing import open_test_runtime
 

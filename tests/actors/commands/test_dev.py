@@ -185,7 +185,7 @@ options = { type = "scripted", builtin = "echo" }
 [[actors]]
 name = "echo"
 kind = "agent"
-factory = "actors.demo:echo"
+factory = "actors.demo.agent:echo"
 """
 _SERVING = re.compile(r"serving HTTP on (http://\S+)")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from actors.cli import main as build_main
+from actors.commands.build import main as build_main
 from actors.commands.chat import main as chat_main
 from actors.commands.init import main, package_name
 

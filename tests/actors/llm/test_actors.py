@@ -20,7 +20,7 @@ from actors.llm import (
     parse_model,
     spawn_provider,
 )
-from actors.messages import (
+from actors.llm.messages import (
     ChatRequest,
     ChatResult,
     EmbeddingResult,

@@ -11,7 +11,7 @@ from actors.llm import (
     StreamInterrupted,
     UnavailableError,
 )
-from actors.messages import (
+from actors.llm.messages import (
     AssistantMessage,
     ChatRequest,
     EmbedRequest,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.messages import (
+from actors.llm.messages import (
     AssistantMessage,
     ChatMessage,
     ChatRequest,

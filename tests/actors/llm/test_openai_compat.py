@@ -24,7 +24,7 @@ from actors.llm import (
     UnavailableError,
 )
 from actors.llm._http import make_http_client
-from actors.messages import (
+from actors.llm.messages import (
     AssistantMessage,
     ChatRequest,
     EmbedRequest,

@@ -20,7 +20,7 @@ from actors.llm import (
     hash_embed,
     spawn_provider,
 )
-from actors.messages import (
+from actors.llm.messages import (
     AssistantMessage,
     ChatRequest,
     ChatResult,

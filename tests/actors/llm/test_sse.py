@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from actors.llm import ProtocolError, ServerSentEvent, SSEDecoder
 from actors.llm._anthropic_stream import AnthropicAssembler
 from actors.llm._openai_stream import OpenAIAssembler
-from actors.messages import ChatResult, StreamChunk, ToolCall, ToolCallEnd, Usage
+from actors.llm.messages import ChatResult, StreamChunk, ToolCall, ToolCallEnd, Usage
 from tests.actors.llm.recorded import ANTHROPIC_STREAM, OPENAI_STREAM
 from tests.fakes.fake_http import split_body
 

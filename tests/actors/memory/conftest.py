@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 import pytest
 
 from actors.llm import HashEmbedConfig, ProviderError, ScriptedConfig, ScriptedModel, spawn_provider
-from actors.messages import ChatRequest, ChatResult
+from actors.llm.messages import ChatRequest, ChatResult
 from actors.stores import SqliteStore, VectorStore
 from runtime import Actor
 from runtime.testing import TestRuntime, open_test_runtime

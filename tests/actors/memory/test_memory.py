@@ -5,8 +5,8 @@ import pytest
 from actors.agent import Agent
 from actors.demo import add
 from actors.llm import ScriptedConfig, ScriptedToolCall, ScriptedTurn, ScriptRule
+from actors.llm.messages import ChatRequest, SystemMessage, UserMessage
 from actors.memory import Memory, Retention, SemanticRecall, WorkingMemory
-from actors.messages import ChatRequest, SystemMessage, UserMessage
 from actors.stores.messages import GetMessages, GetWorkingMemory, MessageRecord
 from actors.stores.vector_messages import Query
 from runtime import ActorRef

@@ -10,7 +10,7 @@ import msgspec
 import pytest
 import trio
 
-from actors.cli import main as build_main
+from actors.commands.build import main as build_main
 from tests.e2e.serve import ROOT, STORES_TOML, open_served
 
 CONFIG = (
@@ -27,11 +27,11 @@ level = "INFO"
 
 [[actors]]
 name = "three-step"
-factory = "actors.demo_workflows:three_step_app"
+factory = "actors.demo.workflows:three_step_app"
 
 [[actors]]
 name = "approval"
-factory = "actors.demo_workflows:approval_app"
+factory = "actors.demo.workflows:approval_app"
 
 [[actors]]
 name = "server"
@@ -96,7 +96,7 @@ def test_build_accepts_a_valid_config(tmp_path: Path, capsys: pytest.CaptureFixt
 BROKEN = """
 [[actors]]
 name = "a"
-factory = "actors.demo_workflows:no_such_thing"
+factory = "actors.demo.workflows:no_such_thing"
 
 [[actors]]
 name = "a"
@@ -105,7 +105,7 @@ options = { path = "x.db", colour = "red" }
 
 [[actors]]
 name = "flow"
-factory = "actors.demo_workflows:approval_app"
+factory = "actors.demo.workflows:approval_app"
 options = { store = "store" }
 
 [[actors]]
@@ -114,7 +114,7 @@ factory = "no_colon"
 
 [[actors]]
 name = "c"
-factory = "actors.demo_workflows:__doc__"
+factory = "actors.demo.workflows:__doc__"
 """
 
 
@@ -123,12 +123,12 @@ def test_build_reports_every_problem(tmp_path: Path, capsys: pytest.CaptureFixtu
     config.write_text(BROKEN)
     assert build_main([str(config)]) == 1
     err = capsys.readouterr().err
-    assert "$.actors[0].factory: cannot import 'actors.demo_workflows:no_such_thing'" in err
+    assert "$.actors[0].factory: cannot import 'actors.demo.workflows:no_such_thing'" in err
     assert "$.actors[1].name: actor 'a' is already named at $.actors[0]" in err
     assert "$.actors[1].options:" in err and "colour" in err
-    assert "$.actors[2].options: 'actors.demo_workflows:approval_app' is a declarative spec" in err
+    assert "$.actors[2].options: 'actors.demo.workflows:approval_app' is a declarative spec" in err
     assert "$.actors[3].factory: expected 'module:attr'" in err
-    assert "$.actors[4].factory: 'actors.demo_workflows:__doc__' is neither" in err
+    assert "$.actors[4].factory: 'actors.demo.workflows:__doc__' is neither" in err
     assert "6 problem(s)" in err
 
 

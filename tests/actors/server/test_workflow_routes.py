@@ -12,7 +12,7 @@ import pytest
 import trio
 
 from actors._jsonschema import DRAFT_07
-from actors.demo_workflows import approval, three_step
+from actors.demo.workflows import approval, three_step
 from actors.stores import SqliteStore
 from actors.workflow import StepContext, Workflow, step
 from tests.actors.server.conftest import OpenServer

@@ -1,4 +1,4 @@
-"""Components of the offline demo served by ``config/default.toml``."""
+"""The demo agent `echo` and its tool `add`, served by ``config/default.toml``."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 ``three_step`` and ``approval`` are committed workflows; ``three_step_app`` and
 ``approval_app`` are their deployments with snapshots in the store actor named ``store``
-(``factory = "actors.demo_workflows:approval_app"`` in a config file).
+(``factory = "actors.demo.workflows:approval_app"`` in a config file).
 """
 
 from __future__ import annotations

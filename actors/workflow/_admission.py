@@ -1,0 +1,56 @@
+"""Run admission: which run ids are taken, and the bound on runs active at once.
+
+A workflow actor admits a run in two steps. ``claim`` reserves its id while the start is
+checked against the store (so a second start of the same id is refused, not run twice);
+``enter`` takes one of ``max_active_runs`` slots, waiting while none is free, which holds the
+caller's acknowledgement back and so slows a flood of starts down instead of growing memory.
+``leave`` gives the slot back when the run stops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Iterator
+from contextlib import contextmanager
+
+import trio
+
+from actors.workflow._errors import InvalidRunState
+
+__all__ = ["Admission"]
+
+
+class Admission:
+    """Claimed run ids and the slots of active runs of one workflow actor."""
+
+    def __init__(self, max_active_runs: int) -> None:
+        self._slots = trio.Semaphore(max_active_runs)
+        self._claims: set[str] = set()
+
+    def taken(self, run_id: str, active: Container[str]) -> bool:
+        """Whether ``run_id`` is active or claimed by a start or resume in progress."""
+        return run_id in active or run_id in self._claims
+
+    @contextmanager
+    def claim(self, run_id: str, active: Container[str], refusal: str) -> Iterator[None]:
+        """Hold ``run_id`` for the block; raise ``InvalidRunState(refusal)`` if it is taken.
+
+        The claim is released when the block ends, whether it registered the run or failed.
+        """
+        if self.taken(run_id, active):
+            raise InvalidRunState(refusal)
+        self._claims.add(run_id)
+        try:
+            yield
+        finally:
+            self._claims.discard(run_id)
+
+    async def enter(self) -> None:
+        """Take a slot, waiting while every one is taken. Cancellation takes none."""
+        try:
+            self._slots.acquire_nowait()  # no schedule point while a slot is free
+        except trio.WouldBlock:
+            await self._slots.acquire()
+
+    def leave(self) -> None:
+        """Give back a slot taken with ``enter``."""
+        self._slots.release()
