@@ -5,7 +5,7 @@ through messages in a bounded mailbox. ``open_runtime`` starts the root ``Mastra
 which supervises everything with OTP semantics and traces every hop with OpenTelemetry.
 """
 
-from runtime._actor import Actor, Context, StreamWriter
+from runtime._actor import Actor, ActorNursery, Context, StreamWriter
 from runtime._config import (
     ActorConfig,
     LoggingConfig,
@@ -28,6 +28,7 @@ from runtime._errors import (
     RestartIntensityExceeded,
     SelfAskError,
     StreamClosed,
+    UnhandledMessage,
 )
 from runtime._logging import configure_logging
 from runtime._mailbox import Envelope, Reply
@@ -42,6 +43,7 @@ __all__ = [
     "ActorConfig",
     "ActorCrashed",
     "ActorError",
+    "ActorNursery",
     "ActorRef",
     "ActorStats",
     "ActorStopped",
@@ -66,6 +68,7 @@ __all__ = [
     "StreamWriter",
     "SupervisionConfig",
     "TelemetryConfig",
+    "UnhandledMessage",
     "__version__",
     "config_from_dict",
     "configure_logging",

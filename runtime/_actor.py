@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
+import types
+import typing
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import trio
 
-from runtime._errors import ActorError, StreamClosed
+from runtime._current import current_envelope, in_background
+from runtime._errors import ActorError, StreamClosed, UnhandledMessage
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import Meter
@@ -19,7 +24,7 @@ if TYPE_CHECKING:
     from runtime._root import Mastra
     from runtime._spawn import SpawnOptions
 
-__all__ = ["Actor", "Context", "StreamWriter"]
+__all__ = ["Actor", "ActorNursery", "Context", "StreamWriter", "accepted_messages"]
 
 
 class Actor:
@@ -35,12 +40,22 @@ class Actor:
     - ``concurrency``: how many messages are handled at once (1 keeps strict order).
     - ``uses_nursery``: give ``self.ctx.nursery`` for background tasks of this incarnation.
     - ``expected_errors``: exception types that are raised in the asker as they are instead
-      of crashing the actor (for example a provider's rate-limit error).
+      of counting as a crash (for example a provider's rate-limit error).
+    - ``restart_on_crash``: whether a handler raising any other exception restarts the actor
+      (True) or fails only that message (False). By default an actor handling one message
+      at a time restarts (its state may be what broke, as in OTP), and a concurrent actor
+      does not: one bad message must not fail the others in flight. A concurrent actor
+      whose handlers share state that a crash can leave broken declares True.
+
+    The annotation of ``receive``'s message parameter, when it names classes (``Inc | Get``),
+    is the set of messages the actor accepts: sending anything else raises
+    ``UnhandledMessage`` in the sender and enqueues nothing.
     """
 
     concurrency: ClassVar[int] = 1
     uses_nursery: ClassVar[bool] = False
     expected_errors: ClassVar[tuple[type[Exception], ...]] = ()
+    restart_on_crash: ClassVar[bool | None] = None
 
     ctx: Context
 
@@ -62,11 +77,106 @@ class Actor:
     async def receive(self, msg: Any) -> Any:
         """Handle one message; the return value is the reply to ``ask``.
 
-        Raising crashes the actor: the asker gets ``ActorCrashed`` and the supervisor applies
-        the restart policy. Cancellation arrives when the asker's deadline passes, when a
-        streaming caller stops reading, or when a stop's grace period runs out.
+        Raising fails the message: the asker gets ``ActorCrashed`` (or the error itself, for
+        ``expected_errors`` and ``UnhandledMessage``), and an actor that restarts on a crash
+        is restarted by its supervisor. Cancellation arrives when the asker's deadline
+        passes, when a streaming caller stops reading, or when a stop's grace period runs out.
         """
-        raise ActorError(f"{type(self).__name__} does not handle {type(msg).__name__}")
+        raise UnhandledMessage(f"{type(self).__name__} does not handle {type(msg).__name__}")
+
+
+_ACCEPTED: dict[type[Actor], tuple[type, ...] | None] = {}
+
+
+def accepted_messages(actor_class: type[Actor]) -> tuple[type, ...] | None:
+    """The message classes ``actor_class.receive`` is annotated to accept, or None when the
+    annotation is missing, ``Any``/``object``, not resolvable at run time, or not made of
+    plain classes (then every message is delivered). Read once per class."""
+    try:
+        return _ACCEPTED[actor_class]
+    except KeyError:
+        accepted = _ACCEPTED[actor_class] = _read_accepted(actor_class)
+        return accepted
+
+
+def _read_accepted(actor_class: type[Actor]) -> tuple[type, ...] | None:
+    receive = actor_class.receive
+    if receive is Actor.receive:
+        return None
+    try:
+        hints = typing.get_type_hints(receive)
+        params = list(inspect.signature(receive).parameters)
+    except Exception:  # a name imported only for type checking: no check
+        return None
+    hint = hints.get(params[1]) if len(params) > 1 else None
+    members = (
+        typing.get_args(hint)
+        if typing.get_origin(hint) in (typing.Union, types.UnionType)
+        else (hint,)
+    )
+    if not members or not all(
+        isinstance(m, type) and m is not object and m is not Any for m in members
+    ):
+        return None
+    return tuple(members)
+
+
+class ActorNursery:
+    """The nursery of an incarnation's background tasks (``Context.nursery``).
+
+    A task started here handles no message: ``ctx.sender``, ``reply_stream`` and
+    ``defer_reply`` see none, and it may ask its own actor (the ask is queued like any
+    other). Tasks are cancelled when the incarnation ends; one that raises crashes the actor,
+    and the messages being handled then fail with ``ActorCrashed``.
+    """
+
+    __slots__ = ("_nursery", "_on_crash")
+
+    def __init__(self, nursery: trio.Nursery, on_crash: Callable[[Exception], None]) -> None:
+        self._nursery = nursery
+        self._on_crash = on_crash
+
+    @property
+    def cancel_scope(self) -> trio.CancelScope:
+        """The scope of every background task of this incarnation."""
+        return self._nursery.cancel_scope
+
+    def start_soon(
+        self, fn: Callable[..., Awaitable[object]], *args: object, name: object = None
+    ) -> None:
+        """Start ``fn(*args)`` as a background task (``trio.Nursery.start_soon``)."""
+        self._nursery.start_soon(self._detached, fn, args, name=name or fn)
+
+    async def start(
+        self, fn: Callable[..., Awaitable[object]], *args: object, name: object = None
+    ) -> Any:
+        """Start ``fn(*args, task_status=...)`` and return what it passes to
+        ``task_status.started`` (``trio.Nursery.start``)."""
+        return await self._nursery.start(self._detached_start, fn, args, name=name or fn)
+
+    async def _detached(self, fn: Callable[..., Awaitable[object]], args: tuple[Any, ...]) -> None:
+        current_envelope.set(None)
+        in_background.set(True)
+        try:
+            await fn(*args)
+        except Exception as exc:
+            self._on_crash(exc)
+            raise
+
+    async def _detached_start(
+        self,
+        fn: Callable[..., Awaitable[object]],
+        args: tuple[Any, ...],
+        *,
+        task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        current_envelope.set(None)
+        in_background.set(True)
+        try:
+            await fn(*args, task_status=task_status)
+        except Exception as exc:
+            self._on_crash(exc)
+            raise
 
 
 class StreamWriter:
@@ -94,7 +204,7 @@ class Context:
 
     __slots__ = ("_cell", "_nursery")
 
-    def __init__(self, cell: Cell, nursery: trio.Nursery | None) -> None:
+    def __init__(self, cell: Cell, nursery: ActorNursery | None) -> None:
         self._cell = cell
         self._nursery = nursery
 
@@ -125,11 +235,11 @@ class Context:
         return None if env is None else env.sender
 
     @property
-    def nursery(self) -> trio.Nursery:
+    def nursery(self) -> ActorNursery:
         """A nursery that lives as long as this incarnation (needs ``uses_nursery = True``).
 
-        Tasks in it are cancelled when the actor stops or restarts; an exception in one of
-        them crashes the actor.
+        Its tasks run outside any message (see ``ActorNursery``); they are cancelled when the
+        actor stops or restarts, and an exception in one of them crashes the actor.
         """
         if self._nursery is None:
             raise ActorError(f"{type(self._cell.instance).__name__} must set uses_nursery = True")

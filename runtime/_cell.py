@@ -3,19 +3,48 @@
 The runner task lives in the runtime's nursery. It builds an incarnation (a fresh actor
 instance), runs its message loop until it crashes, exits or is stopped, tears it down
 (children in reverse order, then ``on_stop``), and asks the parent supervisor what next.
+
+The lifecycle is one state machine; every change of ``state`` goes through ``_enter``,
+which refuses a transition not in this table:
+
+=========  ==========================  =====================================================
+from       to                          when
+=========  ==========================  =====================================================
+starting   running                     ``on_start`` returned
+starting   ending                      ``on_start`` raised or was cancelled
+running    ending                      a crash (one that restarts), ``ctx.stop()``, a stop
+                                       request, an escalation from a child supervisor
+ending     stopped                     shutdown, a ``temporary``/``transient`` end, the
+                                       supervisor escalated, or the first start failed
+ending     backoff                     the supervisor restarts this actor alone
+ending     parked                      a group restart (``one_for_all``/``rest_for_one``)
+                                       was requested by this crash or stopped this actor
+backoff    starting                    the backoff delay passed
+backoff    parked                      a group restart caught this actor in its backoff
+backoff    stopped                     shutdown
+parked     starting                    the group restart let it go (``go``)
+parked     stopped                     shutdown
+=========  ==========================  =====================================================
+
+Requests from other tasks never change ``state`` themselves: ``request_stop`` records a
+stop mode for the incarnation in progress (``starting``, ``running``, ``ending``; consumed
+when it ends), a restart request on a ``backoff`` cell wakes it to park, on a ``parked``
+cell it does nothing (it already waits for ``go``), and a shutdown wakes a parked or
+backing-off cell to stop. ``crash`` (an escalation) only counts while ``starting`` or
+``running`` and never outlives the incarnation it was meant for.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import trio
 
-from runtime._actor import Actor, Context
-from runtime._current import current_cell, current_envelope
-from runtime._errors import ActorCrashed, ActorStopped, AskTimeout, StreamClosed
+from runtime._actor import Actor, ActorNursery, Context, accepted_messages
+from runtime._current import current_cell, current_envelope, in_background
+from runtime._errors import ActorStopped
+from runtime._handling import MessageLoop
 from runtime._mailbox import Envelope, Mailbox
 from runtime._ref import ActorRef
 
@@ -24,12 +53,29 @@ if TYPE_CHECKING:
     from runtime._spawn import ChildSpec
     from runtime._supervisor import Supervisor
 
-__all__ = ["Cell"]
+__all__ = ["Cell", "State"]
 
 log = logging.getLogger("runtime.supervisor")
 
 StopMode = Literal["shutdown", "restart", "normal"]
-_INTERRUPTED: Any = object()
+State = Literal["starting", "running", "ending", "backoff", "parked", "stopped"]
+
+_TRANSITIONS: dict[State, frozenset[State]] = {
+    "starting": frozenset({"running", "ending"}),
+    "running": frozenset({"ending"}),
+    "ending": frozenset({"stopped", "backoff", "parked"}),
+    "backoff": frozenset({"starting", "parked", "stopped"}),
+    "parked": frozenset({"starting", "stopped"}),
+    "stopped": frozenset(),
+}
+_STATUS: dict[State, str] = {
+    "starting": "starting",
+    "running": "running",
+    "ending": "stopping",
+    "backoff": "restarting",
+    "parked": "restarting",
+    "stopped": "stopped",
+}
 
 
 def _unwrap(exc: Exception) -> Exception:
@@ -38,44 +84,43 @@ def _unwrap(exc: Exception) -> Exception:
     return exc
 
 
-class Cell:
+class Cell(MessageLoop):
     """One supervised actor: identity, mailbox and counters that survive restarts."""
 
     __slots__ = (
         "_children",
         "_ended",
-        "_env",
+        "_entered_running",
         "_finished",
         "_go",
         "_park_scope",
         "_pending_error",
         "_ready",
         "_scope",
-        "_stop_mode",
-        "busy",
-        "failed",
-        "handled",
+        "accepts",
         "instance",
-        "mailbox",
         "parent",
         "ref",
         "restarts",
         "runtime",
         "spec",
-        "status",
+        "state",
     )
 
     def __init__(self, runtime: Mastra, spec: ChildSpec, parent: Supervisor) -> None:
+        super().__init__(Mailbox(spec.mailbox, spec.name), spec.name, spec.concurrency)
         self.runtime = runtime
         self.spec = spec
         self.parent = parent
-        self.mailbox = Mailbox(spec.mailbox, spec.name)
+        self.tracing = runtime.tracing
+        self.kind = spec.kind
         self.ref = ActorRef(self)
         self.instance: Actor | None = None
-        self.status = "starting"
-        self.handled = self.failed = self.restarts = self.busy = 0
+        self.accepts: tuple[type, ...] | None = None
+        self.state: State = "starting"
+        self.restarts = 0
         self._children: Supervisor | None = None
-        self._env: Envelope | None = None
+        self._entered_running = False
         self._stop_mode: StopMode | None = None
         self._scope: trio.CancelScope | None = None
         self._park_scope: trio.CancelScope | None = None
@@ -87,25 +132,19 @@ class Cell:
 
     # -- identity ------------------------------------------------------------------------
     @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def kind(self) -> str:
-        return self.spec.kind
-
-    @property
-    def concurrency(self) -> int:
-        return self.spec.concurrency
+    def status(self) -> str:
+        """The state as reported in stats: starting, running, stopping, restarting, stopped."""
+        return _STATUS[self.state]
 
     @property
     def alive(self) -> bool:
         return not self.mailbox.closed
 
     def envelope(self) -> Envelope | None:
-        """The envelope being handled by the calling task of this actor, if any."""
-        if self.spec.concurrency == 1:
-            return self._env
+        """The envelope being handled by the calling task of this actor, if any (never one
+        of the main loop's for a background task)."""
+        if self.concurrency == 1:
+            return None if in_background.get() else self._env
         return current_envelope.get()
 
     def supervisor(self) -> Supervisor:
@@ -115,6 +154,11 @@ class Cell:
 
             self._children = Supervisor(self.runtime, self.spec.supervision, owner=self)
         return self._children
+
+    def _enter(self, state: State) -> None:
+        if state not in _TRANSITIONS[self.state]:
+            raise RuntimeError(f"actor {self.name!r}: no transition from {self.state} to {state}")
+        self.state = state
 
     # -- runner --------------------------------------------------------------------------
     async def run(self, *, task_status: trio.TaskStatus[BaseException | None]) -> None:
@@ -135,12 +179,13 @@ class Cell:
             self._finalize()
 
     async def _next_incarnation(self, reason: BaseException | None) -> bool:
-        """Decide and wait for the next incarnation; False means stop for good."""
+        """From ``ending``: decide and wait for the next incarnation; False means stop."""
         mode = self._stop_mode
+        if mode != "shutdown":
+            self._stop_mode = None  # the request belonged to the incarnation that ended
         if mode == "shutdown" or not self.alive:
             return False
-        self._stop_mode = None
-        if mode == "restart":
+        if mode == "restart" or self._go is not None:
             return await self._park()
         decision = self.parent.decide(self, reason)
         if decision == "stop":
@@ -149,31 +194,32 @@ class Cell:
             self.parent.escalate(self, reason)
             return False
         if decision == "group":
-            if self._go is None:
-                self._go = trio.Event()
-            self.parent.restart_group(self)
+            self._go = trio.Event()
+            self.parent.request_group_restart(self)
             return await self._park()
         return await self._backoff(self.parent.backoff_delay())
 
     async def _park(self) -> bool:
+        """Wait in ``parked`` for the group restart's ``go`` (or a shutdown)."""
+        self._enter("parked")
         go = self._go
         if go is not None:
-            self.status = "restarting"
             await go.wait()
             self._go = None
         return self._stop_mode != "shutdown"
 
     async def _backoff(self, delay: float) -> bool:
-        self.status = "restarting"
+        self._enter("backoff")
         if delay > 0:
             with trio.CancelScope() as scope:
                 self._park_scope = scope
                 await trio.sleep(delay)
             self._park_scope = None
-        if self._stop_mode == "restart":
-            self._stop_mode = None
+        if self._stop_mode == "shutdown":
+            return False
+        if self._go is not None:  # a group restart caught it: start with its siblings
             return await self._park()
-        return self._stop_mode != "shutdown"
+        return True
 
     def _announce(
         self, task_status: trio.TaskStatus[BaseException | None] | None, error: BaseException | None
@@ -192,62 +238,89 @@ class Cell:
         self, task_status: trio.TaskStatus[BaseException | None] | None
     ) -> tuple[BaseException | None, bool]:
         """Run one incarnation to its end: (why it ended or None, whether on_start finished)."""
-        self.status = "starting"
+        if self.state != "starting":
+            self._enter("starting")
         self._children = None  # as in OTP, each incarnation supervises afresh
+        self.crash_cause = None
+        self._entered_running = False
         error: BaseException | None = None
-        started = False
         actor: Actor | None = None
         try:
             with trio.CancelScope() as scope:
                 self._scope = scope
                 try:
                     actor = self.instance = self.spec.factory(*self.spec.args)
-                    if self.concurrency > 1 or actor.uses_nursery:
-                        async with trio.open_nursery() as nursery:
-                            actor.ctx = Context(self, nursery)
-                            await actor.on_start()
-                            started = self._running(scope, task_status)
-                            await self._loop_concurrent(actor, nursery)
-                            # on_stop runs while background tasks still live, so it can ask
-                            # them to finish gracefully; then whatever is left is cancelled.
-                            with trio.CancelScope(shield=True):
-                                await self._wind_down(actor)
-                            nursery.cancel_scope.cancel()
-                    else:
-                        actor.ctx = Context(self, None)
-                        await actor.on_start()
-                        started = self._running(scope, task_status)
-                        await self._loop(actor)
+                    self._adopt(actor)
+                    await self._live(actor, scope, task_status)
                 except Exception as exc:
                     error = _unwrap(exc)
             self._scope = None
-            if error is None and self._pending_error is not None:
-                error, self._pending_error = self._pending_error, None
+            started = self._entered_running
+            pending, self._pending_error = self._pending_error, None
+            if error is None:
+                error = pending
             if not started:
                 self._announce(task_status, error or ActorStopped(f"{self.name!r} stopped"))
         finally:
             if actor is not None:
                 with trio.CancelScope(shield=True):  # bounded: each step has a grace period
                     await self._teardown(actor)
+            elif self.state == "starting":  # the factory itself failed
+                self._enter("ending")
         return error, started
+
+    def _adopt(self, actor: Actor) -> None:
+        """Read how this incarnation's class wants its messages handled."""
+        cls = type(actor)
+        declared = cls.restart_on_crash
+        self.restart_on_crash = self.concurrency == 1 if declared is None else declared
+        self.expected_errors = cls.expected_errors
+        self.accepts = accepted_messages(cls)
+
+    async def _live(
+        self,
+        actor: Actor,
+        scope: trio.CancelScope,
+        task_status: trio.TaskStatus[BaseException | None] | None,
+    ) -> None:
+        """Start the incarnation and handle messages until it ends."""
+        if self.concurrency == 1 and not actor.uses_nursery:
+            actor.ctx = Context(self, None)
+            await actor.on_start()
+            self._running(scope, task_status)
+            await self.loop(actor)
+            return
+        async with trio.open_nursery() as nursery:
+            actor.ctx = Context(self, ActorNursery(nursery, self._background_crashed))
+            await actor.on_start()
+            self._running(scope, task_status)
+            await self.loop_concurrent(actor)
+            # on_stop runs while background tasks still live, so it can ask them to finish
+            # gracefully; then whatever is left is cancelled.
+            with trio.CancelScope(shield=True):
+                await self._wind_down(actor)
+            nursery.cancel_scope.cancel()
+
+    def _background_crashed(self, exc: Exception) -> None:
+        self.crash_cause = exc
 
     def _running(
         self, scope: trio.CancelScope, task_status: trio.TaskStatus[BaseException | None] | None
-    ) -> bool:
+    ) -> None:
         # From here on only stop() ends this incarnation, so that a cancelled runtime still
         # stops its actors in reverse start order (open_runtime's shutdown).
         scope.shield = True
-        self.status = "running"
+        self._enter("running")
+        self._entered_running = True
         self._announce(task_status, None)
         if self._pending_error is not None:  # escalated into while starting
             scope.cancel()
-        return True
 
     async def _wind_down(self, actor: Actor) -> None:
         """Stop the children in reverse order, then run ``on_stop`` within the grace period."""
-        self.status = "stopping"
         if self.instance is not actor:
             return  # already wound down
+        self._enter("ending")
         self.instance = None
         if self._children is not None:
             await self._children.stop_all()
@@ -264,116 +337,36 @@ class Cell:
             self._ended = None
             ended.set()
 
-    # -- message loops -------------------------------------------------------------------
-    async def _loop(self, actor: Actor) -> None:
-        mailbox = self.mailbox
-        while self._stop_mode is None:
-            env = await mailbox.get()
-            if env is not None:
-                await self._handle(actor, env)
-
-    async def _loop_concurrent(self, actor: Actor, nursery: trio.Nursery) -> None:
-        # A pool of identical loops sharing the mailbox: no task is spawned per message.
-        # A crash in one worker cancels the others (their messages fail) and the incarnation.
-        async with trio.open_nursery() as workers:
-            for _ in range(self.concurrency):
-                workers.start_soon(self._loop, actor)
-
-    async def _handle(self, actor: Actor, env: Envelope) -> None:
-        """Run the handler for one envelope and deliver its outcome.
-
-        A crash is delivered to the asker as ``ActorCrashed`` and re-raised to end the
-        incarnation; an interruption (stop, deadline, caller gone) fails the envelope only.
-        """
-        reply = env.reply
-        if reply is not None and reply.abandoned:
-            return
-        concurrent = self.spec.concurrency > 1
-        token = current_envelope.set(env) if concurrent else None
-        self._env = env
-        self.busy += 1
-        result: Any = _INTERRUPTED
-        tracing = self.runtime.tracing
-        try:
-            if tracing.enabled and tracing.sampled(env.traceparent):
-                with tracing.message_span(self.spec.name, self.spec.kind, env.msg, env.traceparent):
-                    result = await self._call(actor, env)
-            elif env.stream is None and env.deadline == math.inf:  # the hot path, inlined
-                result = await actor.receive(env.msg)
-            else:
-                result = await self._call(actor, env)
-        except actor.expected_errors as exc:
-            self.failed += 1
-            env.fail(exc)
-            return
-        except Exception as exc:
-            self.failed += 1
-            env.fail(self._crash_error(env, exc))
-            raise
-        finally:
-            self.busy -= 1
-            self._env = None
-            if token is not None:
-                current_envelope.reset(token)
-            if result is _INTERRUPTED:
-                env.fail(self._interrupted_error(env))
-        self.handled += 1
-        if reply is not None:
-            if not env.deferred:
-                reply.set_value(result)
-        elif env.stream is not None:
-            env.stream.send.close()
-
-    async def _call(self, actor: Actor, env: Envelope) -> Any:
-        stream = env.stream
-        if stream is not None:
-            with trio.CancelScope() as scope:
-                stream.scope = scope
-                if stream.cancelled:
-                    scope.cancel()
-                await actor.receive(env.msg)
-                return None
-            return _INTERRUPTED
-        if env.deadline == math.inf:
-            return await actor.receive(env.msg)
-        with trio.CancelScope(deadline=env.deadline):
-            return await actor.receive(env.msg)
-        return _INTERRUPTED
-
-    def _crash_error(self, env: Envelope, exc: Exception) -> ActorCrashed:
-        error = ActorCrashed(
-            f"actor {self.name!r} crashed handling {type(env.msg).__name__}: {exc!r}"
-        )
-        error.__cause__ = exc
-        return error
-
-    def _interrupted_error(self, env: Envelope) -> Exception:
-        msg = type(env.msg).__name__
-        if env.stream is not None and env.stream.cancelled:
-            return StreamClosed(f"stream of {msg} from {self.name!r} was closed by the caller")
-        if env.deadline != math.inf and trio.current_time() >= env.deadline:
-            return AskTimeout(f"actor {self.name!r} passed the deadline handling {msg}")
-        return ActorStopped(f"actor {self.name!r} stopped while handling {msg}")
-
     # -- stopping ------------------------------------------------------------------------
     def request_stop(self, mode: StopMode = "normal") -> None:
-        """Ask the loop to end after the current message (no waiting)."""
-        if self._stop_mode != "shutdown":
+        """Ask the incarnation in progress to end after its current message (no waiting);
+        see the module's table for what it does in the other states."""
+        state = self.state
+        if state == "stopped":
+            return
+        if mode == "shutdown":
+            self._stop_mode = "shutdown"
+            if self._go is not None:
+                self._go.set()
+        elif state in ("backoff", "parked"):
+            if mode == "restart" and self._go is None:
+                self._go = trio.Event()  # wakes from its backoff to park
+        elif self._stop_mode != "shutdown":
             self._stop_mode = mode
         self.mailbox.wake()
         if self._park_scope is not None:
             self._park_scope.cancel()
-        if mode == "shutdown" and self._go is not None:
-            self._go.set()
 
     def crash(self, error: BaseException) -> None:
         """End the current incarnation as a crash with ``error`` (used for escalation).
 
         An incarnation still in ``on_start`` is cancelled as soon as ``on_start`` returns,
-        never while it may be starting a child.
+        never while it may be starting a child. Ignored once the incarnation is ending.
         """
+        if self.state not in ("starting", "running"):
+            return
         self._pending_error = error
-        if self._scope is not None and self.status == "running":
+        if self._scope is not None and self.state == "running":
             self._scope.cancel()
 
     async def stop(self, mode: StopMode = "shutdown") -> None:
@@ -381,12 +374,16 @@ class Cell:
 
         After the supervisor's grace period the incarnation is cancelled. With ``"shutdown"``
         this waits until the cell is finalized (queued asks fail with ``ActorStopped``); with
-        ``"restart"`` only until the incarnation ended and the runner waits for ``go``.
+        ``"restart"`` only until the incarnation ended and the runner waits for ``go`` (at
+        once for a cell already parked or backing off).
         """
         if not self.alive:
             return
         if mode == "restart":
-            if self._go is None:  # else a runner may already be parked on it
+            if self.state in ("backoff", "parked"):
+                self.request_stop("restart")
+                return
+            if self._go is None:
                 self._go = trio.Event()
             if self._ended is None:
                 self._ended = trio.Event()
@@ -396,8 +393,6 @@ class Cell:
                 self._finished = trio.Event()
             event = self._finished
         self.request_stop(mode)
-        if self._scope is None and mode == "restart":
-            return
         with trio.move_on_after(self.spec.supervision.grace):
             await event.wait()
         if not event.is_set():
@@ -416,9 +411,9 @@ class Cell:
         return ready
 
     def _finalize(self) -> None:
-        if self.status == "stopped":
+        if self.state == "stopped":
             return
-        self.status = "stopped"
+        self.state = "stopped"
         for env in self.mailbox.close():
             env.fail(
                 ActorStopped(

@@ -9,6 +9,7 @@ ActorError                      base of every error the kernel raises
 ├── SelfAskError                an actor asked itself and would have deadlocked
 ├── NameTaken                   spawn() used a name already registered under that kind
 ├── StreamClosed                the streaming caller went away while chunks were being sent
+├── UnhandledMessage            the actor does not handle this message type (nothing was sent)
 └── RestartIntensityExceeded    a supervisor saw too many restarts and escalated
 ConfigError (ValueError)        the configuration failed to decode; names the ``$.path``
 ```
@@ -27,6 +28,7 @@ __all__ = [
     "RestartIntensityExceeded",
     "SelfAskError",
     "StreamClosed",
+    "UnhandledMessage",
 ]
 
 
@@ -41,8 +43,10 @@ class MailboxFull(ActorError):
 class ActorCrashed(ActorError):
     """The handler raised while handling this message.
 
-    The original exception is chained as ``__cause__``. The failing message was dropped;
-    the actor is restarted according to its restart policy.
+    The original exception is chained as ``__cause__``. The failing message was dropped.
+    An actor that restarts on a crash (``Actor.restart_on_crash``) is restarted according to
+    its restart policy, and the other messages it was handling at that moment fail with this
+    error too; any other actor keeps running and only this message failed.
     """
 
 
@@ -64,6 +68,15 @@ class NameTaken(ActorError):
 
 class StreamClosed(ActorError):
     """The caller of ``ActorRef.stream`` stopped reading; the handler is being cancelled."""
+
+
+class UnhandledMessage(ActorError, TypeError):
+    """The actor does not handle this type of message.
+
+    Raised by ``send`` / ``ask`` / ``stream`` before anything is enqueued when the actor's
+    ``receive`` annotation names the types it accepts, and in the asker when a handler
+    raises it; either way the actor keeps running.
+    """
 
 
 class RestartIntensityExceeded(ActorError):

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from runtime._current import current_cell
-from runtime._errors import AskTimeout, SelfAskError
+from runtime._current import current_cell, in_background
+from runtime._errors import AskTimeout, SelfAskError, UnhandledMessage
 from runtime._mailbox import Envelope, Reply, StreamReply
 
 if TYPE_CHECKING:
@@ -48,6 +48,13 @@ class ActorRef:
         return not self._cell.mailbox.closed
 
     def _envelope(self, msg: object, reply: Reply | None = None) -> Envelope:
+        accepts = self._cell.accepts
+        if accepts is not None and not isinstance(msg, accepts):
+            names = ", ".join(t.__name__ for t in accepts)
+            raise UnhandledMessage(
+                f"actor {self._cell.name!r} does not handle {type(msg).__name__} "
+                f"(it accepts {names})"
+            )
         sender = current_cell.get()
         tracing = self._cell.runtime.tracing
         return Envelope(
@@ -62,7 +69,7 @@ class ActorRef:
         """Tell: enqueue ``msg``, waiting only while the mailbox is full.
 
         Cancellation: a cancelled send enqueued nothing. Raises ``ActorStopped`` if the actor
-        is stopped.
+        is stopped, ``UnhandledMessage`` if it does not accept this type of message.
         """
         await self._cell.mailbox.put(self._envelope(msg))
 
@@ -72,7 +79,7 @@ class ActorRef:
 
     def _check_not_self(self, msg: object) -> None:
         cell = self._cell
-        if current_cell.get() is cell and cell.concurrency == 1:
+        if current_cell.get() is cell and cell.concurrency == 1 and not in_background.get():
             raise SelfAskError(
                 f"actor {cell.name!r} asked itself {type(msg).__name__} while handling a message;"
                 " it would wait for itself forever (use send, or handle it inline)"
@@ -83,7 +90,8 @@ class ActorRef:
 
         Raises ``ActorCrashed`` (with the handler's exception as ``__cause__``) if the handler
         raised, ``ActorStopped`` if the actor stopped first, ``AskTimeout`` after ``timeout``
-        seconds, and an ``expected_errors`` exception of the actor as it is. The asker's
+        seconds, ``UnhandledMessage`` (nothing sent) for a message type the actor does not
+        accept, and an ``expected_errors`` exception of the actor as it is. The asker's
         deadline travels in the envelope: the handler is cancelled when it passes.
         Cancellation: the message is skipped if not started yet; a running handler finishes
         unless the deadline cancels it.

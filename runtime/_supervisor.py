@@ -38,7 +38,16 @@ class Supervisor:
     runtime stops with ``RestartIntensityExceeded``.
     """
 
-    __slots__ = ("_group_lock", "_restart_log", "children", "owner", "policy", "runtime")
+    __slots__ = (
+        "_group_done",
+        "_group_scope",
+        "_group_waiting",
+        "_restart_log",
+        "children",
+        "owner",
+        "policy",
+        "runtime",
+    )
 
     def __init__(self, runtime: Mastra, policy: SupervisionConfig, owner: Cell | None) -> None:
         self.runtime = runtime
@@ -46,7 +55,9 @@ class Supervisor:
         self.owner = owner
         self.children: list[Cell] = []
         self._restart_log: deque[float] = deque()
-        self._group_lock: trio.Lock | None = None
+        self._group_waiting: list[Cell] = []  # crashed children awaiting a group restart
+        self._group_done: trio.Event | None = None  # set when the group restart task ends
+        self._group_scope = trio.CancelScope()
 
     @property
     def label(self) -> str:
@@ -157,30 +168,56 @@ class Supervisor:
             self.owner.crash(error)
 
     # -- group restarts ------------------------------------------------------------------
-    def restart_group(self, crashed: Cell) -> None:
+    def request_group_restart(self, crashed: Cell) -> None:
         """Restart ``crashed`` with all siblings (``one_for_all``) or the younger ones
-        (``rest_for_one``): stop them in reverse order, then start all in order."""
-        self.runtime._nursery.start_soon(self._restart_group, crashed)
+        (``rest_for_one``): stop them in reverse order, then start all in order.
 
-    async def _restart_group(self, crashed: Cell) -> None:
-        if self._group_lock is None:
-            self._group_lock = trio.Lock()
-        async with self._group_lock:
-            order = list(self.children)
-            index = order.index(crashed) if crashed in order else 0
-            affected = order if self.policy.strategy == "one_for_all" else order[index:]
-            for sibling in reversed(affected):
-                if sibling is not crashed and sibling.alive:
-                    await sibling.stop("restart")
-            delay = self.backoff_delay()
-            if delay:
-                await trio.sleep(delay)
-            for cell in affected:
-                if cell.alive:
-                    await cell.go().wait()
+        Crashes that arrive before a round has stopped its siblings join that round, so
+        siblings crashing together are restarted once. The rounds run in one task that this
+        supervisor owns: ``stop_all`` cancels it and waits for it before stopping children.
+        """
+        self._group_waiting.append(crashed)
+        if self._group_done is None:
+            self._group_done = trio.Event()
+            self.runtime._nursery.start_soon(self._group_restarts, self._group_done)
+
+    async def _group_restarts(self, done: trio.Event) -> None:
+        try:
+            with self._group_scope:
+                while self._group_waiting:
+                    await self._restart_round()
+        finally:
+            self._group_waiting.clear()
+            self._group_done = None
+            self._group_scope = trio.CancelScope()
+            done.set()
+
+    async def _restart_round(self) -> None:
+        order = list(self.children)
+        crashed = [order.index(c) for c in self._group_waiting if c in order]
+        if not crashed:
+            self._group_waiting.clear()
+            return
+        affected = order if self.policy.strategy == "one_for_all" else order[min(crashed) :]
+        for sibling in reversed(affected):
+            if sibling.alive:
+                await sibling.stop("restart")
+        # A sibling that crashed while this round stopped the others restarts with them.
+        self._group_waiting = [c for c in self._group_waiting if c not in affected]
+        delay = self.backoff_delay()
+        if delay:
+            await trio.sleep(delay)
+        for cell in affected:
+            if cell.alive:
+                await cell.go().wait()
 
     async def stop_all(self) -> None:
-        """Stop every child in reverse start order, each within its grace period."""
+        """Stop every child in reverse start order, each within its grace period (a group
+        restart in progress is cancelled first)."""
+        done = self._group_done
+        if done is not None:
+            self._group_scope.cancel()
+            await done.wait()
         for cell in reversed(list(self.children)):
             await cell.stop("shutdown")
 

@@ -50,7 +50,7 @@ from actors.llm.messages import (
 from actors.memory import MemoryClient, MemoryContext, MemoryUnavailable
 from actors.stores import StoreError
 from actors.tools import Tool, ToolRef
-from runtime import Actor, ActorRef
+from runtime import Actor, ActorRef, UnhandledMessage
 
 if TYPE_CHECKING:
     from actors.agent.spec import Agent
@@ -109,7 +109,7 @@ class AgentActor(Actor):
             case StreamGenerate():
                 await self._stream(msg)
                 return None
-        raise TypeError(f"agent {self.spec.name!r} does not handle {type(msg).__name__}")
+        raise UnhandledMessage(f"agent {self.spec.name!r} does not handle {type(msg).__name__}")
 
     def _info(self) -> AgentInfo:
         spec = self.spec

@@ -13,7 +13,7 @@ from hypercorn.trio import serve
 from actors.server._app import build_app
 from actors.server._context import AppContext
 from actors.server.config import ServerConfig
-from runtime import Actor, ConfigError
+from runtime import Actor, ConfigError, UnhandledMessage
 
 __all__ = ["GetAddress", "Server"]
 
@@ -78,4 +78,4 @@ class Server(Actor):
         match msg:
             case GetAddress():
                 return self.address
-        raise TypeError(f"server does not handle {type(msg).__name__}")
+        raise UnhandledMessage(f"server does not handle {type(msg).__name__}")

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, TypeGuard
 
 import trio
 
-from actors.stores._errors import InvalidRequest, StoreError
+from actors.stores._errors import StoreError
 from actors.stores._reads import run_read
 from actors.stores._recent import RecentCache
 from actors.stores._sql import Database, Synchronous
@@ -33,7 +33,7 @@ from actors.stores.messages import (
     StoreRequest,
     StoreWrite,
 )
-from runtime import Actor
+from runtime import Actor, UnhandledMessage
 
 __all__ = ["SqliteStore"]
 
@@ -140,7 +140,7 @@ class SqliteStore(Actor):
             if cache is not None and isinstance(msg, GetMessages):
                 return await self._cached_messages(cache, msg)
             return await self._read(msg)
-        raise InvalidRequest(f"store {self.ctx.name!r} does not handle {type(msg).__name__}")
+        raise UnhandledMessage(f"store {self.ctx.name!r} does not handle {type(msg).__name__}")
 
     def _known_thread(self, msg: StoreWrite) -> bool:
         """True for an ``EnsureThread`` of a thread the cache knows exists (nothing to do)."""

@@ -45,7 +45,7 @@ from actors.stores.vector_messages import (
     VectorRequest,
     VectorWrite,
 )
-from runtime import Actor
+from runtime import Actor, UnhandledMessage
 
 __all__ = ["VectorStore"]
 
@@ -152,7 +152,9 @@ class VectorStore(Actor):
                 return sorted(self._registry.indexes)
             case DescribeIndex():
                 return _info(self._index(msg.index_name))
-        raise InvalidRequest(f"vector store {self.ctx.name!r} does not handle {type(msg).__name__}")
+        raise UnhandledMessage(
+            f"vector store {self.ctx.name!r} does not handle {type(msg).__name__}"
+        )
 
     def _index(self, name: str) -> VectorIndex:
         assert self._registry is not None

@@ -8,7 +8,7 @@ import trio
 
 from actors.tools._tool import Tool
 from actors.tools.messages import DescribeTool, ExecuteTool, ToolError, ToolInfo, ToolResult
-from runtime import Actor, ActorCrashed, ActorRef, ActorStopped, AskTimeout
+from runtime import Actor, ActorCrashed, ActorRef, ActorStopped, AskTimeout, UnhandledMessage
 
 __all__ = ["ToolActor", "ToolRef"]
 
@@ -32,7 +32,7 @@ class ToolActor(Actor):
                 )
             case DescribeTool():
                 return self.tool.info
-        raise TypeError(f"tool {self.tool.id!r} does not handle {type(msg).__name__}")
+        raise UnhandledMessage(f"tool {self.tool.id!r} does not handle {type(msg).__name__}")
 
 
 class ToolRef:

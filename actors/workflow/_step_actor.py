@@ -4,9 +4,9 @@ A step with retries runs in its step actor: the run engine asks ``RunStep``; whe
 cancelled meanwhile, ``call_step`` sends ``CancelSteps`` so the step's function is cancelled
 promptly. A step that raises, or returns a value that fails its output schema, fails with
 ``StepFailed`` (an expected error: the actor keeps running); anything else that escapes
-crashes the actor, which is restarted by its supervisor (the workflow actor), so a retry
-meets a fresh incarnation. A step without retries runs through ``InlineStep`` in the run's
-own task (``execute_step`` is shared by both).
+fails that execution only (its caller gets ``ActorCrashed`` and retries it) while the
+actor's other executions go on. A step without retries runs through ``InlineStep`` in the
+run's own task (``execute_step`` is shared by both).
 """
 
 from __future__ import annotations

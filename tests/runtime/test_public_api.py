@@ -15,6 +15,7 @@ PUBLIC = {
     "ActorConfig",
     "ActorCrashed",
     "ActorError",
+    "ActorNursery",
     "ActorRef",
     "ActorStats",
     "ActorStopped",
@@ -39,6 +40,7 @@ PUBLIC = {
     "StreamWriter",
     "SupervisionConfig",
     "TelemetryConfig",
+    "UnhandledMessage",
     "__version__",
     "add_config_dir_to_path",
     "config_from_dict",
@@ -64,6 +66,7 @@ def test_error_tree_is_flat_under_actor_error() -> None:
         "SelfAskError",
         "NameTaken",
         "StreamClosed",
+        "UnhandledMessage",
         "RestartIntensityExceeded",
     ):
         assert issubclass(getattr(runtime, name), runtime.ActorError)

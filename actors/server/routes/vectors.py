@@ -32,7 +32,7 @@ from actors.stores.vector_messages import (
     QueryResult,
     Upsert,
 )
-from runtime import ActorRef
+from runtime import ActorRef, UnhandledMessage
 
 __all__ = ["routes"]
 
@@ -98,12 +98,11 @@ async def _store(request: Request) -> AsyncIterator[ActorRef]:
         raise NotFound(f"Vector store {name} not found")
     try:
         yield ref
+    except UnhandledMessage:  # a store of another sort
+        raise NotFound(f"Vector store {name} not found") from None
     except UnknownIndex as exc:
         raise NotFound(str(exc)) from None
     except InvalidRequest as exc:
-        message = str(exc)
-        if "does not handle" in message:  # a store of another sort answered
-            raise NotFound(f"Vector store {name} not found") from None
         raise _store_issue(exc) from None
     except IndexExists as exc:
         raise HTTPException(409, detail=str(exc)) from None
@@ -193,7 +192,7 @@ async def list_vector_stores(request: Request) -> Response:
     for name, ref in sorted(ctx.rt.actors("store").items()):
         try:
             await ref.ask(ListIndexes())
-        except InvalidRequest:  # a store of another sort
+        except UnhandledMessage:  # a store of another sort
             continue
         found.append({"id": name, "name": name, "type": "UsearchVector"})
     return json_response({"vectors": found})

@@ -11,8 +11,8 @@ import trio
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.tools import ExecuteTool, Tool, ToolContext, ToolRef, tool
-from runtime import ActorCrashed
+from actors.tools import ExecuteTool, Tool, ToolActor, ToolContext, ToolRef, tool
+from runtime import SupervisionConfig, UnhandledMessage
 from runtime.testing import open_test_runtime
 
 
@@ -145,7 +145,7 @@ async def test_parallel_calls_finish_in_the_time_of_the_slowest() -> None:
         assert trio.current_time() - start < 0.45
 
 
-async def test_a_crashed_tool_actor_restarts_and_the_caller_gets_an_error_not_a_hang() -> None:
+async def test_a_message_the_tool_does_not_handle_fails_alone() -> None:
     @tool
     async def nap2(seconds: float) -> float:
         """Sleeps."""
@@ -157,17 +157,39 @@ async def test_a_crashed_tool_actor_restarts_and_the_caller_gets_an_error_not_a_
         results: list[Any] = []
 
         async def call() -> None:
-            results.append(await ref.execute({"seconds": 5}))
+            results.append(await ref.execute({"seconds": 0.2}))
 
         with trio.fail_after(3):
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(call)
                 await trio.sleep(0.05)
-                with pytest.raises(ActorCrashed):
-                    await ref.ref.ask("not a tool message")  # crashes the actor
+                with pytest.raises(UnhandledMessage):
+                    await ref.ref.ask("not a tool message")
+        assert results[0].ok
+        assert t.rt.stats(kind="tool")["nap2"].restarts == 0
+
+
+async def test_a_stopped_tool_actor_gives_its_caller_an_error_not_a_hang() -> None:
+    @tool
+    async def nap3(seconds: float) -> float:
+        """Sleeps."""
+        await trio.sleep(seconds)
+        return seconds
+
+    policy = SupervisionConfig(grace=0.1)
+    async with open_test_runtime() as t:
+        ref = ToolRef(await t.rt.spawn(ToolActor, nap3, name="nap3b", supervision=policy))
+        results: list[Any] = []
+
+        async def call() -> None:
+            results.append(await ref.execute({"seconds": 30}))
+
+        with trio.fail_after(3):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(call)
+                await trio.sleep(0.05)
+                await t.rt.stop(ref.ref)
         assert results[0].error.kind == "unavailable"
-        assert (await ref.execute({"seconds": 0})).ok  # restarted
-        assert t.rt.stats(kind="tool")["nap2"].restarts == 1
 
 
 # -- hypothesis: schemas from generated signatures -----------------------------------------
