@@ -4,7 +4,9 @@ A workflow actor admits a run in two steps. ``claim`` reserves its id while the 
 checked against the store (so a second start of the same id is refused, not run twice);
 ``enter`` takes one of ``max_active_runs`` slots, waiting while none is free, which holds the
 caller's acknowledgement back and so slows a flood of starts down instead of growing memory.
-``leave`` gives the slot back when the run stops.
+``leave`` gives the slot back when the run stops. Runs recovered at start are ``reserve``d
+together and ``release``d one by one as they are registered; ``released`` lets a caller
+(a wait or cancel of such a run) wait for that.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ class Admission:
 
     def __init__(self, max_active_runs: int) -> None:
         self._slots = trio.Semaphore(max_active_runs)
-        self._claims: set[str] = set()
+        self._claims: dict[str, trio.Event] = {}
 
     def taken(self, run_id: str, active: Container[str]) -> bool:
         """Whether ``run_id`` is active or claimed by a start or resume in progress."""
@@ -38,11 +40,27 @@ class Admission:
         """
         if self.taken(run_id, active):
             raise InvalidRunState(refusal)
-        self._claims.add(run_id)
+        self.reserve(run_id)
         try:
             yield
         finally:
-            self._claims.discard(run_id)
+            self.release(run_id)
+
+    def reserve(self, run_id: str) -> None:
+        """Claim ``run_id`` until ``release`` (the caller checked it was not taken)."""
+        self._claims[run_id] = trio.Event()
+
+    def release(self, run_id: str) -> None:
+        """End the claim on ``run_id`` (nothing if there is none) and wake its waiters."""
+        event = self._claims.pop(run_id, None)
+        if event is not None:
+            event.set()
+
+    async def released(self, run_id: str) -> None:
+        """Wait until ``run_id`` is not claimed (at once if it is not)."""
+        event = self._claims.get(run_id)
+        if event is not None:
+            await event.wait()
 
     async def enter(self) -> None:
         """Take a slot, waiting while every one is taken. Cancellation takes none."""

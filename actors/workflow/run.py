@@ -139,7 +139,9 @@ class WorkflowActor(Actor):
                 concurrency=self.step_concurrency,
                 mailbox=max(64, self.step_concurrency),
             )
-        await self._recover()
+        self.recovering: set[str] = set()  # found running at start, not yet continued
+        self.recovery_listed = trio.Event()  # the runs to recover are claimed
+        self.ctx.nursery.start_soon(self._recover)
         if self.keep_runs_for is not None:
             self.ctx.nursery.start_soon(self._prune_finished_runs, self.keep_runs_for)
 
@@ -167,15 +169,51 @@ class WorkflowActor(Actor):
         return StoreSnapshots(ref)
 
     async def _recover(self) -> None:
-        """Continue every run the store records as running or waiting (in a sleep), from
-        its last saved step; a sleep sleeps only what is left of it."""
+        """Continue, in the background, every run the store records as running or waiting
+        (in a sleep), from its last saved step; a sleep sleeps only what is left of it.
+
+        Their ids are claimed first, so a wait for one of them waits until it continues and
+        a start of one is refused; each then takes a slot like any run, so recovering more
+        runs than ``max_active_runs`` neither blocks the actor's start nor exceeds the bound.
+        A store failure here crashes the actor, whose restart retries.
+        """
         statuses: tuple[RunStatus, ...] = ("running", "waiting")
-        for status in statuses:
-            snapshots, _ = await self.port.list(self.workflow.id, RunQuery(status=status))
-            for snapshot in snapshots:
-                if snapshot.run_id not in self.runs:
-                    log.info("workflow %r: resuming run %r", self.workflow.id, snapshot.run_id)
-                    await self._launch(snapshot, save=False)
+        try:
+            for status in statuses:
+                snapshots, _ = await self.port.list(self.workflow.id, RunQuery(status=status))
+                for snapshot in snapshots:
+                    if not self.admission.taken(snapshot.run_id, self.runs):
+                        self.admission.reserve(snapshot.run_id)
+                        self.recovering.add(snapshot.run_id)
+        finally:
+            self.recovery_listed.set()
+        try:
+            for run_id in list(self.recovering):
+                await self._recover_one(run_id)
+        finally:
+            for run_id in self.recovering:
+                self.admission.release(run_id)
+
+    async def _recover_one(self, run_id: str) -> None:
+        """Take a slot, re-read the run (it may have been canceled meanwhile), drive it."""
+        try:
+            await self.admission.enter()
+            if run_id not in self.recovering:  # canceled while it waited for a slot
+                self.admission.leave()
+                return
+            self.recovering.discard(run_id)
+            try:
+                snapshot = await self.port.load(self.workflow.id, run_id)
+            except BaseException:
+                self.admission.leave()
+                raise
+            if snapshot is None or snapshot.status not in ("running", "waiting"):
+                self.admission.leave()
+                return
+            log.info("workflow %r: resuming run %r", self.workflow.id, run_id)
+            await self._go(self._registered(snapshot), save=False)
+        finally:
+            self.admission.release(run_id)
 
     def _run_step(self, path: str, msg: RunStep) -> Awaitable[StepOutcome]:
         inline = self.inline.get(path)
@@ -197,11 +235,7 @@ class WorkflowActor(Actor):
             case WaitRun(run_id=run_id):
                 return await self._wait(run_id)
             case WatchRun(run_id=run_id):
-                run = self.runs.get(run_id)
-                if run is None and await self.port.load(self.workflow.id, run_id) is None:
-                    raise RunNotFound("Workflow run not found")
-                await self._forward(None if run is None else run.hub.subscribe())
-                return None
+                return await self._watch(run_id)
             case StreamRun():
                 return await self._stream(msg)
             case GetRun(run_id=run_id):
@@ -277,6 +311,10 @@ class WorkflowActor(Actor):
         holds the caller's acknowledgement back) and enter the run in ``runs``. Whoever
         registers a run ends it with ``_execute`` or ``_unregister``."""
         await self.admission.enter()
+        return self._registered(snapshot)
+
+    def _registered(self, snapshot: RunSnapshot) -> ActiveRun:
+        """Enter a run whose slot was taken in ``runs``."""
         writer = SnapshotWriter(self.port, snapshot)
         hub = EventHub()
         engine = Engine(self.graph, snapshot, writer, self._run_step, hub)
@@ -349,6 +387,15 @@ class WorkflowActor(Actor):
         return None
 
     async def _cancel(self, run_id: str) -> RunResult:
+        await self.recovery_listed.wait()
+        if run_id in self.recovering:  # not continued yet: settle it where it is stored
+            self.recovering.discard(run_id)
+            snapshot = await self._snapshot(run_id)
+            if snapshot.status in ("running", "waiting"):
+                settle_canceled(snapshot)
+                await SnapshotWriter(self.port, snapshot).commit()
+            return RunResult.of(snapshot)
+        await self._until_recovered(run_id)
         run = self.runs.get(run_id)
         if run is not None:
             run.scope.cancel()
@@ -361,11 +408,24 @@ class WorkflowActor(Actor):
         return RunResult.of(snapshot)
 
     async def _wait(self, run_id: str) -> RunResult | None:
+        await self._until_recovered(run_id)
         run = self.runs.get(run_id)
         if run is not None:
             self._answer_when_stopped(run)
             return None
         return RunResult.of(await self._snapshot(run_id))
+
+    async def _watch(self, run_id: str) -> None:
+        await self._until_recovered(run_id)
+        run = self.runs.get(run_id)
+        if run is None and await self.port.load(self.workflow.id, run_id) is None:
+            raise RunNotFound("Workflow run not found")
+        await self._forward(None if run is None else run.hub.subscribe())
+
+    async def _until_recovered(self, run_id: str) -> None:
+        """Wait while ``run_id`` is being started or is still to be recovered."""
+        await self.recovery_listed.wait()
+        await self.admission.released(run_id)
 
     async def _snapshot(self, run_id: str) -> RunSnapshot:
         run = self.runs.get(run_id)

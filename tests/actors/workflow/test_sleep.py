@@ -132,3 +132,31 @@ async def test_a_restarted_run_sleeps_only_the_rest(
     # The step after the sleep, not the caller's wake-up: the autojump clock may
     # skip ahead while the final save waits on the store's thread.
     assert ran_at["b"] == pytest.approx(wake_at - BASE, abs=0.1)
+
+
+async def test_more_recoverable_runs_than_slots_recover_in_the_background(
+    mock_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    mock_clock.autojump_threshold = 0.05  # as above: let the store's thread land its writes
+    ran: Counter[str] = Counter()
+    config = RuntimeConfig(telemetry=TelemetryConfig(enabled=False))
+    db = str(tmp_path / "wf.db")
+    async with open_runtime(config) as rt:
+        await rt.spawn(SqliteStore, db, name="store", kind="store")
+        wf = await rt.spawn(counting(ran).deploy(store="store"))
+        run_ids = [await wf.start_async({"value": i}) for i in range(3)]
+        for run_id in run_ids:
+            await _until_waiting(wf, run_id)
+        await trio.sleep(1)
+    async with open_runtime(config) as rt:
+        restarted = trio.current_time()
+        await rt.spawn(SqliteStore, db, name="store", kind="store")
+        wf = await rt.spawn(counting(ran).deploy(store="store", max_active_runs=1))
+        assert trio.current_time() - restarted < 1  # started without waiting for a slot
+        canceled = await wf.cancel(run_ids[2])  # still queued for a slot: settled in place
+        results = [await wf.wait(run_id) for run_id in run_ids[:2]]
+        assert (await wf.get_run(run_ids[2])).status == "canceled"
+    assert canceled.status == "canceled"
+    assert [r.status for r in results] == ["success", "success"]
+    assert [r.result for r in results] == [{"value": 2}, {"value": 3}]
+    assert ran == {"a": 3, "b": 2}
