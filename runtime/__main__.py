@@ -31,8 +31,12 @@ USAGE = """usage: mastra <command> [options]
 
 commands:
   serve CONFIG   start the runtime from a TOML config and run until SIGINT/SIGTERM
-  version        print the version
-  help [COMMAND] show help for a command
+  version        print the version (also -v, --version)
+  help [COMMAND] show help for a command (also -h, --help; or mastra COMMAND --help)
+"""
+SERVE_EXAMPLES = """examples:
+  mastra serve config/default.toml
+  MASTRA_PORT=8080 mastra serve config.toml
 """
 
 
@@ -57,7 +61,12 @@ async def serve(config: RuntimeConfig) -> None:
 
 
 def _serve_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="mastra serve", description="Serve a config file.")
+    parser = argparse.ArgumentParser(
+        prog="mastra serve",
+        description="Serve a config file until SIGINT or SIGTERM.",
+        epilog=SERVE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("config", help="path of the TOML configuration file")
     args = parser.parse_args(argv)
     try:
@@ -93,6 +102,12 @@ def _builtin_commands() -> dict[str, Command]:
     }
 
 
+def _usage(commands: dict[str, Command]) -> str:
+    """The usage text: the kernel's commands, then every installed one with its summary."""
+    extra = sorted(set(commands) - set(_builtin_commands()))
+    return USAGE + "".join(f"  {_summary(name, commands[name])}\n" for name in extra)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Dispatch ``argv`` (default ``sys.argv[1:]``) to a command; returns the exit code.
 
@@ -100,15 +115,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     commands = {**_plugin_commands(), **_builtin_commands()}
+    if args and args[0] in {"-v", "--version"}:
+        args[0] = "version"
     if not args or args[0] in {"help", "-h", "--help"}:
         if len(args) > 1 and args[1] in commands:
             return commands[args[1]](["--help"]) if args[1] != "version" else 0
-        extra = sorted(set(commands) - set(_builtin_commands()))
-        print(USAGE + "".join(f"  {_summary(name, commands[name])}\n" for name in extra), end="")
+        print(_usage(commands), end="")
         return 0
     command = commands.get(args[0])
     if command is None:
-        print(f"mastra: unknown command {args[0]!r}\n\n{USAGE}", file=sys.stderr, end="")
+        print(f"mastra: unknown command {args[0]!r}\n\n{_usage(commands)}", file=sys.stderr, end="")
         return 2
     try:
         return command(args[1:])

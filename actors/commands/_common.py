@@ -14,6 +14,7 @@ from typing import IO
 import msgspec
 import trio
 
+from actors.commands._parser import command_parser
 from actors.commands.build import check_actors
 from runtime import (
     ActorCrashed,
@@ -37,19 +38,6 @@ __all__ = [
 class UsageError(Exception):
     """A user's mistake (bad flag value, unknown name, refused overwrite): the command prints
     ``mastra <cmd>: <message>`` on stderr and exits with code 2, never a traceback."""
-
-
-def command_parser(
-    command: str, description: str, examples: Sequence[str]
-) -> argparse.ArgumentParser:
-    """An argument parser for ``mastra <command>`` whose ``--help`` ends with examples."""
-    epilog = "examples:\n" + "\n".join(f"  {example}" for example in examples)
-    return argparse.ArgumentParser(
-        prog=f"mastra {command}",
-        description=description,
-        epilog=epilog,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
 
 
 def run_command(

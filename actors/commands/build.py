@@ -8,12 +8,12 @@ none, 1 when there are, 2 when the file cannot be read or decoded.
 
 from __future__ import annotations
 
-import argparse
 import inspect
 import pkgutil
 import sys
 from typing import Any
 
+from actors.commands._parser import command_parser
 from runtime import ActorConfig, ConfigError, Spawnable, add_config_dir_to_path, load_config
 
 __all__ = ["check_actor", "check_actors", "main"]
@@ -71,9 +71,10 @@ def check_actors(actors: list[ActorConfig]) -> list[str]:
 
 def main(argv: list[str]) -> int:
     """Run ``mastra build``; returns the exit code (0 clean, 1 problems, 2 unreadable)."""
-    parser = argparse.ArgumentParser(
-        prog="mastra build",
-        description="Validate a config file and every 'module:attr' it names; start nothing.",
+    parser = command_parser(
+        "build",
+        "Validate a config file and every 'module:attr' it names; start nothing.",
+        ["mastra build config/default.toml", "mastra build deploy/config.toml && echo valid"],
     )
     parser.add_argument("config", help="path of the TOML configuration file")
     args = parser.parse_args(argv)

@@ -26,11 +26,30 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 0
 
 
+@pytest.mark.parametrize("flag", ["-v", "--version"])
+def test_version_flags(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([flag]) == 0
+    assert re.fullmatch(r"mastra-runtime \d+\.\d+\.\d+\n", capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("command", ["serve", "build", "chat", "deploy", "dev", "init", "run"])
+def test_every_commands_help_ends_with_an_example(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, "--help"]) == 0
+    help_text = capsys.readouterr().out
+    examples = help_text.split("examples:\n", 1)[1]
+    assert examples.lstrip().startswith(f"mastra {command}") or f"mastra {command}" in examples
+
+
 def test_unknown_command_and_bad_config_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["frobnicate"]) == 2
-    assert "unknown command 'frobnicate'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "unknown command 'frobnicate'" in err
+    for command in ("serve", "version", "help", "build", "chat", "deploy", "dev", "init", "run"):
+        assert re.search(rf"^  {command}\b", err, re.M), command  # the whole list, not three
     bad = tmp_path / "bad.toml"
     bad.write_text('[telemetry]\nsampling = "often"\n', encoding="utf-8")
     assert main(["serve", str(bad)]) == 2
