@@ -37,6 +37,7 @@ backing-off cell to stop. ``crash`` (an escalation) only counts while ``starting
 from __future__ import annotations
 
 import logging
+from collections import deque
 from typing import TYPE_CHECKING, Literal
 
 import trio
@@ -96,6 +97,7 @@ class Cell(MessageLoop):
         "_park_scope",
         "_pending_error",
         "_ready",
+        "_restarted_at",
         "_scope",
         "accepts",
         "instance",
@@ -119,6 +121,7 @@ class Cell(MessageLoop):
         self.accepts: tuple[type, ...] | None = None
         self.state: State = "starting"
         self.restarts = 0
+        self._restarted_at: deque[float] = deque(maxlen=64)
         self._children: Supervisor | None = None
         self._entered_running = False
         self._stop_mode: StopMode | None = None
@@ -139,6 +142,11 @@ class Cell(MessageLoop):
     @property
     def alive(self) -> bool:
         return not self.mailbox.closed
+
+    def recent_restarts(self, within: float) -> int:
+        """How many restarts happened in the last ``within`` seconds (at most 64 counted)."""
+        since = trio.current_time() - within
+        return sum(1 for at in self._restarted_at if at >= since)
 
     def envelope(self) -> Envelope | None:
         """The envelope being handled by the calling task of this actor, if any (never one
@@ -174,6 +182,7 @@ class Cell(MessageLoop):
                 return
             while await self._next_incarnation(reason):
                 self.restarts += 1
+                self._restarted_at.append(trio.current_time())
                 reason, _ = await self._incarnate(None)
         finally:
             self._finalize()

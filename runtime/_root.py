@@ -31,6 +31,10 @@ log = logging.getLogger("runtime")
 R = TypeVar("R")
 
 
+RECENT_RESTARTS_WINDOW = 60.0
+"""Seconds over which ``ActorStats.recent_restarts`` counts."""
+
+
 class ActorStats(msgspec.Struct, frozen=True, kw_only=True):
     """A snapshot of one actor's counters, as returned by ``Mastra.stats``."""
 
@@ -43,6 +47,8 @@ class ActorStats(msgspec.Struct, frozen=True, kw_only=True):
     failed: int
     restarts: int
     in_flight: int
+    recent_restarts: int = 0
+    """Restarts within the last ``RECENT_RESTARTS_WINDOW`` seconds (a health signal)."""
 
 
 class Mastra:
@@ -193,6 +199,7 @@ def _stats(cell: Cell) -> ActorStats:
         failed=cell.failed,
         restarts=cell.restarts,
         in_flight=cell.busy,
+        recent_restarts=cell.recent_restarts(RECENT_RESTARTS_WINDOW),
     )
 
 

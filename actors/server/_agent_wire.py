@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -42,13 +45,15 @@ __all__ = ["GenerateBody", "chat_messages", "chunk_json", "info_json", "result_j
 
 
 class PartIn(msgspec.Struct, frozen=True, kw_only=True):
-    """A content part as clients send it: ``{type: "text", text}`` or an image."""
+    """A content part as clients send it: ``{type: "text", text}`` or an image given as a
+    URL, a ``data:`` URL, or base64 with ``mimeType`` (``mediaType`` in AI SDK v5)."""
 
     type: Literal["text", "image", "image_url"]
     text: str | None = None
     image: str | None = None
     url: str | None = None
     mimeType: str | None = None
+    mediaType: str | None = None
 
 
 class MessageIn(msgspec.Struct, frozen=True, kw_only=True):
@@ -115,23 +120,41 @@ class GenerateBody(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
+_DATA_URL = re.compile(
+    r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?P<params>(?:;[^,;]*)*),(?P<data>.*)$", re.S
+)
+
+
 def _part(part: PartIn, path: str) -> ContentPart:
     if part.type == "text" and part.text is not None:
         return TextPart(text=part.text)
     source = part.image or part.url
     if part.type != "text" and source:
-        if source.startswith(("http://", "https://")):
-            return ImagePart(url=source)
-        return ImagePart(data=source, media_type=part.mimeType or "image/png")
-    raise BadRequest(
-        [
-            Issue(
-                field=path.removeprefix("$."),
-                message="a text part needs `text`, an image part `image` or `url`",
-                path=path,
-            )
-        ]
-    )
+        return _image(source, part.mimeType or part.mediaType, path)
+    raise _bad_part(path, "a text part needs `text`, an image part `image` or `url`")
+
+
+def _image(source: str, declared: str | None, path: str) -> ImagePart:
+    """An image from a URL, a ``data:`` URL, or plain base64 with its declared type."""
+    if source.startswith(("http://", "https://")):
+        return ImagePart(url=source)
+    media_type = declared or "image/png"
+    data = source
+    if source.startswith("data:"):
+        match = _DATA_URL.match(source)
+        if match is None or ";base64" not in match.group("params"):
+            raise _bad_part(path, "a data URL image must be base64 (data:<type>;base64,...)")
+        media_type = match.group("type") or media_type
+        data = match.group("data")
+    try:
+        base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise _bad_part(path, "image data is not valid base64") from None
+    return ImagePart(data=data, media_type=media_type)
+
+
+def _bad_part(path: str, message: str) -> BadRequest:
+    return BadRequest([Issue(field=path.removeprefix("$."), message=message, path=path)])
 
 
 def _message(item: str | MessageIn, index: int) -> ChatMessage:

@@ -25,8 +25,19 @@ __all__ = ["build_app"]
 log = logging.getLogger("actors.server")
 
 
-async def health(_: Request) -> Response:
-    """Liveness: ``{"success": true}``."""
+async def health(request: Request) -> Response:
+    """``{"success": true}`` while every actor runs; 503 naming the failing actors when one
+    is down or restarting, or restarted more than ``health_max_restarts`` times within the
+    last minute (it may be running at this instant, but it keeps falling over)."""
+    ctx = AppContext.of(request)
+    limit = ctx.config.health_max_restarts
+    failing = [
+        {"name": s.name, "kind": s.kind, "status": s.status, "recentRestarts": s.recent_restarts}
+        for s in ctx.rt.stats().values()
+        if s.status != "running" or s.recent_restarts > limit
+    ]
+    if failing:
+        return json_response({"success": False, "failing": failing}, status=503)
     return json_response({"success": True})
 
 

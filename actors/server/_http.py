@@ -14,7 +14,9 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-__all__ = ["BadRequest", "NotFound", "Issue", "decode_body", "json_response"]
+from actors.server.config import TokenConfig, TokenScope
+
+__all__ = ["BadRequest", "Issue", "NotFound", "allowed", "decode_body", "json_response"]
 
 T = TypeVar("T")
 _encoder = msgspec.json.Encoder()
@@ -41,6 +43,13 @@ class BadRequest(Exception):
 
 class NotFound(Exception):
     """A named thing does not exist: becomes HTTP 404 ``{"error": message}``."""
+
+
+def allowed(request: Request, kind: TokenScope, name: str) -> bool:
+    """Whether the request's bearer token (if the server checks tokens) may use ``name``
+    of the kind ``kind``; listings show only what it may use."""
+    token: TokenConfig | None = request.scope.get("state", {}).get("token")
+    return token is None or token.allows(kind, name)
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -76,4 +85,39 @@ async def decode_body(request: Request, tp: type[T]) -> T:
         raise BadRequest([issue_from_validation(exc)]) from None
     except msgspec.DecodeError as exc:
         raise BadRequest([Issue(field="body", message=str(exc), path="$")]) from None
+    except UnicodeDecodeError as exc:
+        raise BadRequest([_invalid_utf8(body, exc)]) from None
     return result
+
+
+def _invalid_utf8(body: bytes, exc: UnicodeDecodeError) -> Issue:
+    """Name the string holding bytes that are not UTF-8 (msgspec only says where they are):
+    decode with replacement characters and find the first string that has one."""
+    message = f"invalid UTF-8 at byte {exc.start}"
+    try:
+        data = msgspec.json.decode(body.decode("utf-8", errors="replace"))
+    except msgspec.DecodeError:
+        return Issue(field="body", message=message, path="$")
+    path = _path_of_replacement(data, "")
+    field = (path or "").lstrip(".").replace("[", ".").replace("]", "") or "body"
+    return Issue(field=field, message=message, path=f"${path or ''}")
+
+
+def _path_of_replacement(value: Any, path: str) -> str | None:
+    """The path of the first string (or object key) holding U+FFFD, or None."""
+    if isinstance(value, str):
+        return path if "\ufffd" in value else None
+    children: list[tuple[str, Any]]
+    if isinstance(value, dict):
+        children = [(f".{k}", v) for k, v in value.items()]
+    elif isinstance(value, list):
+        children = [(f"[{i}]", v) for i, v in enumerate(value)]
+    else:
+        return None
+    for step, child in children:
+        if "\ufffd" in step:
+            return path + step
+        found = _path_of_replacement(child, path + step)
+        if found is not None:
+            return found
+    return None

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import hmac
 import re
 from typing import Any
+from urllib.parse import parse_qs, unquote
 
 import msgspec
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from actors.server.config import TokenConfig
+from actors.server.config import TokenConfig, TokenScope
 from runtime._tracing import parse_traceparent
 
 __all__ = ["AuthMiddleware", "BodyLimitMiddleware", "TracingMiddleware"]
 
-_AGENT_PATH = re.compile(r"^/api/agents/([^/]+)")
 _encoder = msgspec.json.Encoder()
 
 
@@ -70,39 +71,77 @@ class TracingMiddleware:
             await self.app(scope, receive, send_with_status)
 
 
+_SCOPED_PATHS: tuple[tuple[re.Pattern[str], TokenScope], ...] = (
+    (re.compile(r"^/api/agents/([^/]+)"), "agents"),
+    (re.compile(r"^/api/tools/([^/]+)"), "tools"),
+    (re.compile(r"^/api/workflows/([^/]+)"), "workflows"),
+    (re.compile(r"^/api/vector/([^/]+)"), "vectors"),
+)
+
+
 class AuthMiddleware:
     """Bearer-token auth on ``/api`` (``/health`` stays open).
 
-    401 without a known token; 403 when the token may not use the agent in the path.
+    401 without a known token (compared in constant time); 403 when the token may not use
+    the agent, tool, workflow or vector store the path names, or, on a memory route, the
+    agent of ``?agentId=`` (required for a token limited to some agents). The token is put
+    in ``request.state.token`` for routes that filter listings or name an agent in the body.
     """
 
     def __init__(self, app: ASGIApp, tokens: list[TokenConfig]) -> None:
         self.app = app
-        self.tokens = {t.token: t for t in tokens}
+        self.tokens = [(t.token.encode(), t) for t in tokens]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if (
             scope["type"] != "http"
             or not self.tokens
-            or not path.startswith("/api")
+            or not path.startswith(("/api", "/v1"))
             or scope["method"] == "OPTIONS"
         ):
             await self.app(scope, receive, send)
             return
         header = _header(scope, b"authorization") or ""
         scheme, _, value = header.partition(" ")
-        token = self.tokens.get(value.strip()) if scheme.lower() == "bearer" else None
+        token = self._known(value.strip()) if scheme.lower() == "bearer" else None
         if token is None:
             await _send_json(send, 401, {"error": "Unauthorized: a valid bearer token is required"})
             return
-        agent = _AGENT_PATH.match(path)
-        if agent is not None and not token.allows_agent(agent.group(1)):
-            await _send_json(
-                send, 403, {"error": f"Forbidden: this token may not use agent {agent.group(1)}"}
-            )
+        refused = _refusal(token, path, scope.get("query_string", b""))
+        if refused is not None:
+            await _send_json(send, 403, {"error": f"Forbidden: {refused}"})
             return
+        scope.setdefault("state", {})["token"] = token
         await self.app(scope, receive, send)
+
+    def _known(self, presented: str) -> TokenConfig | None:
+        """The token's config; every known token is compared, so the time taken does not
+        tell how much of a guess matched."""
+        given = presented.encode()
+        found = None
+        for known, config in self.tokens:
+            if hmac.compare_digest(known, given):
+                found = config
+        return found
+
+
+def _refusal(token: TokenConfig, path: str, query: bytes) -> str | None:
+    """Why ``token`` may not use ``path``, or None when it may."""
+    for pattern, kind in _SCOPED_PATHS:
+        match = pattern.match(path)
+        if match is not None:
+            name = unquote(match.group(1))
+            if not token.allows(kind, name):
+                return f"this token may not use {kind[:-1]} {name}"
+            return None
+    if path.startswith("/api/memory") and not token.unrestricted("agents"):
+        agents = parse_qs(query.decode("latin-1")).get("agentId", [])
+        if not agents:
+            return "this token needs ?agentId= naming one of its agents for memory"
+        if not token.allows_agent(agents[0]):
+            return f"this token may not use agent {agents[0]}"
+    return None
 
 
 class _TooLarge(Exception):

@@ -53,6 +53,7 @@ class Server(Actor):
         hc = HypercornConfig()
         hc.bind = [f"{self.config.host}:{self.config.port}"]
         hc.graceful_timeout = self.config.grace
+        hc.keep_alive_timeout = self.config.idle_timeout
         hc.accesslog = None
         hc.errorlog = logging.getLogger("hypercorn.error")  # through our handlers, once
         binds: list[str] = await self.ctx.nursery.start(self._serve, app, hc)

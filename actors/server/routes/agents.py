@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import msgspec
 import trio
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from actors.agent import AgentRef, StructuredOutputError
@@ -31,7 +31,8 @@ from actors.server._agent_wire import (
     result_json,
 )
 from actors.server._context import AppContext
-from actors.server._http import NotFound, decode_body, json_response
+from actors.server._http import NotFound, allowed, decode_body, json_response
+from actors.server._sse import EventStream
 from actors.server.routes.tools import tool_json
 from actors.tools import ToolRef
 from runtime import ActorCrashed, ActorStopped, AskTimeout
@@ -69,8 +70,9 @@ async def list_agents(request: Request) -> Response:
         agents[agent.name] = await _agent_json(ctx, agent)
 
     async with trio.open_nursery() as nursery:
-        for ref in ctx.rt.actors("agent").values():
-            nursery.start_soon(describe, AgentRef(ref))
+        for name, ref in ctx.rt.actors("agent").items():
+            if allowed(request, "agents", name):
+                nursery.start_soon(describe, AgentRef(ref))
     return json_response(dict(sorted(agents.items())))
 
 
@@ -119,7 +121,7 @@ async def generate(request: Request) -> Response:
     return json_response(result_json(result))
 
 
-async def _events(agent: AgentRef, msg: StreamGenerate) -> AsyncIterator[bytes]:
+async def _events(agent: AgentRef, msg: StreamGenerate) -> AsyncGenerator[bytes, None]:
     # Leaving this generator (the client went away) leaves ref.stream, which cancels the
     # turn and with it the model call.
     try:
@@ -137,9 +139,7 @@ async def stream(request: Request) -> Response:
     agent = _agent(ctx, request.path_params["agent_id"])
     body = await decode_body(request, GenerateBody)
     msg = StreamGenerate(**_fields(body))
-    return StreamingResponse(
-        _events(agent, msg), media_type="text/event-stream", headers=_SSE_HEADERS
-    )
+    return EventStream(_events(agent, msg), media_type="text/event-stream", headers=_SSE_HEADERS)
 
 
 def routes() -> list[Route]:

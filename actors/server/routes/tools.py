@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from actors._jsonschema import schema_string
 from actors.server._context import AppContext
-from actors.server._http import NotFound, decode_body, json_response
+from actors.server._http import NotFound, allowed, decode_body, json_response
 from actors.tools import ToolInfo, ToolRef, ToolResult
 
 __all__ = ["routes", "tool_json"]
@@ -45,7 +45,11 @@ def _tool(ctx: AppContext, tool_id: str) -> ToolRef:
 
 async def list_tools(request: Request) -> Response:
     ctx = AppContext.of(request)
-    refs = [ToolRef(ref) for ref in ctx.rt.actors("tool").values()]
+    refs = [
+        ToolRef(ref)
+        for name, ref in ctx.rt.actors("tool").items()
+        if allowed(request, "tools", name)
+    ]
     infos: dict[str, ToolInfo] = {}
 
     async def describe(ref: ToolRef) -> None:

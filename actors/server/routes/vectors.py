@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from actors.server._context import AppContext
-from actors.server._http import BadRequest, Issue, NotFound, decode_body, json_response
+from actors.server._http import BadRequest, Issue, NotFound, allowed, decode_body, json_response
 from actors.stores import FilterError, IndexExists, InvalidRequest, StoreUnavailable, UnknownIndex
 from actors.stores.vector_messages import (
     CreateIndex,
@@ -190,6 +190,8 @@ async def list_vector_stores(request: Request) -> Response:
     ctx = AppContext.of(request)
     found: list[dict[str, str]] = []
     for name, ref in sorted(ctx.rt.actors("store").items()):
+        if not allowed(request, "vectors", name):
+            continue
         try:
             await ref.ask(ListIndexes())
         except UnhandledMessage:  # a store of another sort

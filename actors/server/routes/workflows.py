@@ -23,6 +23,7 @@ from actors.server._http import (
     BadRequest,
     Issue,
     NotFound,
+    allowed,
     decode_body,
     issue_from_validation,
     json_response,
@@ -136,7 +137,11 @@ def _epoch(stamp: datetime | None) -> float | None:
 
 async def list_workflows(request: Request) -> Response:
     """Every workflow, keyed by id."""
-    refs = [WorkflowRef(ref) for ref in AppContext.of(request).rt.actors("workflow").values()]
+    refs = [
+        WorkflowRef(ref)
+        for name, ref in AppContext.of(request).rt.actors("workflow").items()
+        if allowed(request, "workflows", name)
+    ]
     return json_response({ref.id: workflow_json(await ref.describe()) for ref in refs})
 
 
