@@ -121,7 +121,7 @@ class Cell(MessageLoop):
         self.accepts: tuple[type, ...] | None = None
         self.state: State = "starting"
         self.restarts = 0
-        self._restarted_at: deque[float] = deque(maxlen=64)
+        self._restarted_at: deque[float] | None = None  # made at the first restart
         self._children: Supervisor | None = None
         self._entered_running = False
         self._stop_mode: StopMode | None = None
@@ -145,6 +145,8 @@ class Cell(MessageLoop):
 
     def recent_restarts(self, within: float) -> int:
         """How many restarts happened in the last ``within`` seconds (at most 64 counted)."""
+        if self._restarted_at is None:
+            return 0
         since = trio.current_time() - within
         return sum(1 for at in self._restarted_at if at >= since)
 
@@ -182,6 +184,8 @@ class Cell(MessageLoop):
                 return
             while await self._next_incarnation(reason):
                 self.restarts += 1
+                if self._restarted_at is None:
+                    self._restarted_at = deque(maxlen=64)
                 self._restarted_at.append(trio.current_time())
                 reason, _ = await self._incarnate(None)
         finally:
