@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 from typing import Any
@@ -172,3 +173,15 @@ async def test_a_client_gone_before_its_body_is_no_server_error(
                 await trio.sleep(0.01)
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
     assert (await client.get("/health")).status_code == 200
+
+
+async def test_objects_made_at_startup_are_frozen_out_of_collections(
+    open_server: OpenServer,
+) -> None:
+    gc.unfreeze()
+    try:
+        async with open_server() as (_, client):
+            assert gc.get_freeze_count() > 0  # full collections skip the startup objects
+            assert (await client.get("/health")).status_code == 200
+    finally:
+        gc.unfreeze()
