@@ -116,3 +116,29 @@ def test_bad_options_name_the_field() -> None:
         mcp_server("nothing")
     with pytest.raises(ConfigError, match="http:// or https://"):
         mcp_server("ftp", url="ftp://example.org")
+
+
+async def test_mcp_tools_appear_in_api_tools_and_in_agents() -> None:
+    import httpx
+
+    from actors.agent import Agent
+    from actors.llm import ScriptedConfig, spawn_provider
+    from actors.server import GetAddress, Server, ServerConfig
+
+    async with open_test_runtime() as t:
+        await spawn_provider(t.rt, "scripted", ScriptedConfig())
+        fixture = mcp_server("fixture", **_options())
+        agent = Agent(name="helper", instructions="Help.", model="scripted", tools=[fixture])
+        await t.rt.spawn(agent)  # starts the MCP client as its child
+        server = await t.rt.spawn(Server, ServerConfig(port=0), name="server")
+        async with httpx.AsyncClient(base_url=await server.ask(GetAddress())) as http:
+            tools = (await http.get("/api/tools")).json()
+            assert {"fixture_add", "fixture_echo", "fixture_pid", "fixture_fail"} <= set(tools)
+            assert tools["fixture_add"]["description"] == "Add two integers."
+            assert '"required":["a","b"]' in tools["fixture_add"]["inputSchema"]
+            helper = (await http.get("/api/agents/helper")).json()
+            assert {"fixture_add", "fixture_echo"} <= set(helper["tools"])
+            run = await http.post(
+                "/api/tools/fixture_echo/execute", json={"data": {"text": "via HTTP"}}
+            )
+            assert run.json()["structuredContent"] == {"result": "via HTTP"}
