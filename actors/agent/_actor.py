@@ -34,6 +34,7 @@ from actors.agent.messages import (
     StreamGenerate,
     ToolResultRecord,
 )
+from actors.agent.spec import ToolSource
 from actors.llm import ModelRouter, ProviderError
 from actors.llm.messages import (
     AssistantMessage,
@@ -94,6 +95,13 @@ class AgentActor(Actor):
                     name=item.id, description=item.description, parameters=item.input_schema
                 )
                 self.tool_refs[item.id] = (definition, await attach_tool(self.ctx, item))
+            elif isinstance(item, ToolSource):
+                for ref in await item.attach(self.ctx):
+                    info = await ref.info()
+                    definition = ToolDefinition(
+                        name=info.id, description=info.description, parameters=info.input_schema
+                    )
+                    self.tool_refs[info.id] = (definition, ref)
             else:
                 definition = agent_definition(item)
                 self.agent_refs[item.name] = (definition, await attach_agent(self.ctx, item))

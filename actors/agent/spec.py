@@ -4,15 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from actors.memory import Memory
-from actors.tools import Tool
+from actors.tools import Tool, ToolRef
 
 if TYPE_CHECKING:
     from actors.agent._ref import AgentRef
 
-__all__ = ["Agent", "Instructions"]
+__all__ = ["Agent", "Instructions", "ToolSource"]
+
+
+@runtime_checkable
+class ToolSource(Protocol):
+    """Something that provides tools only known once it runs, such as an MCP server
+    (``actors.mcp.McpServer``): an agent given one offers its model every tool it attaches."""
+
+    @property
+    def name(self) -> str:
+        """Its name, unique among an agent's tools."""
+        ...
+
+    async def attach(self, ctx: Any) -> list[ToolRef]:
+        """The running tools, started under the agent's context ``ctx`` if need be."""
+        ...
+
 
 Instructions = str | Callable[[dict[str, Any]], str]
 """A system prompt, or a function of the request context that returns one."""
@@ -20,8 +36,9 @@ Instructions = str | Callable[[dict[str, Any]], str]
 
 @dataclass(frozen=True, slots=True)
 class Agent:
-    """An agent: instructions, a model (``provider/model``) with fallbacks, tools (tool specs
-    or other agents, which it can delegate to), optional memory and default options.
+    """An agent: instructions, a model (``provider/model``) with fallbacks, tools (tool specs,
+    other agents, which it can delegate to, or tool sources such as MCP servers), optional
+    memory and default options.
 
     Raises ``ValueError`` naming the field for a bad option.
     """
@@ -30,7 +47,7 @@ class Agent:
     instructions: Instructions
     model: str
     fallbacks: Sequence[str] = ()
-    tools: Sequence[Tool | Agent] = ()
+    tools: Sequence[Tool | Agent | ToolSource] = ()
     memory: Memory | None = None
     description: str = ""
     max_steps: int = 5

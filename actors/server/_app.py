@@ -18,7 +18,7 @@ from actors.server._context import AppContext
 from actors.server._http import BadRequest, NotFound, json_response
 from actors.server._middleware import AuthMiddleware, BodyLimitMiddleware, TracingMiddleware
 from actors.server._openapi import openapi_document
-from actors.server.routes import agents, memory, tools, vectors, workflows
+from actors.server.routes import agents, mcp, memory, tools, vectors, workflows
 
 __all__ = ["build_app"]
 
@@ -89,6 +89,7 @@ def route_table() -> list[BaseRoute]:
         *tools.routes(),
         *workflows.routes(),
         *vectors.routes(),
+        *mcp.routes(),
     ]
 
 
