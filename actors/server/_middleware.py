@@ -135,6 +135,10 @@ def _refusal(token: TokenConfig, path: str, query: bytes) -> str | None:
             if not token.allows(kind, name):
                 return f"this token may not use {kind[:-1]} {name}"
             return None
+    if path.startswith("/api/mcp") and not all(
+        token.unrestricted(kind) for kind in ("agents", "tools", "workflows")
+    ):
+        return "MCP offers every agent, tool and workflow; this token is limited"
     if path.startswith("/api/memory") and not token.unrestricted("agents"):
         agents = parse_qs(query.decode("latin-1")).get("agentId", [])
         if not agents:

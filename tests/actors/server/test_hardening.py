@@ -152,6 +152,7 @@ async def test_a_scoped_token_reaches_only_its_resources_in_every_route_family()
             ("POST", "/api/workflows/three-step/start-async", {"inputData": {"value": 1}}),
             ("GET", "/api/workflows/three-step/runs", None),
             ("POST", "/api/vector/private/query", {"indexName": "i", "queryVector": [1, 0, 0]}),
+            ("GET", "/api/mcp/v0/servers", None),
         ]
         for method, path, body in refused:
             response = await client.request(method, path, json=body, headers=h)
