@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
 
     from runtime._cell import Cell
+    from runtime._config import SupervisionConfig
     from runtime._mailbox import Reply
     from runtime._ref import ActorRef
     from runtime._root import Mastra
@@ -41,6 +42,10 @@ class Actor:
     - ``uses_nursery``: give ``self.ctx.nursery`` for background tasks of this incarnation.
     - ``expected_errors``: exception types that are raised in the asker as they are instead
       of counting as a crash (for example a provider's rate-limit error).
+    - ``child_supervision``: how this actor supervises its children (strategy, intensity,
+      backoff) when ``spawn`` is given no ``supervision``; None means the runtime's default.
+      An actor whose children stand for something outside that may fail for long (a remote
+      server) declares a patient policy, so their restarts never escalate into it.
     - ``restart_on_crash``: whether a handler raising any other exception restarts the actor
       (True) or fails only that message (False). By default an actor handling one message
       at a time restarts (its state may be what broke, as in OTP), and a concurrent actor
@@ -53,6 +58,7 @@ class Actor:
     """
 
     concurrency: ClassVar[int] = 1
+    child_supervision: ClassVar[SupervisionConfig | None] = None
     uses_nursery: ClassVar[bool] = False
     expected_errors: ClassVar[tuple[type[Exception], ...]] = ()
     restart_on_crash: ClassVar[bool | None] = None

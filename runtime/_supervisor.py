@@ -97,7 +97,9 @@ class Supervisor:
             restart=options.get("restart", "permanent"),
             mailbox=options.get("mailbox", defaults.mailbox),
             concurrency=concurrency,
-            supervision=options.get("supervision", defaults.supervision),
+            supervision=options.get("supervision")
+            or getattr(made_by, "child_supervision", None)
+            or defaults.supervision,
         )
 
     async def spawn(

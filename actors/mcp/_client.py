@@ -16,7 +16,7 @@ from actors.mcp._tool import McpToolActor
 from actors.mcp.config import McpConnection, connection_from_options
 from actors.mcp.messages import ListClientTools, ListMcpTools, McpToolInfo
 from actors.tools import ToolRef
-from runtime import Actor, ActorRef, Spawner, UnhandledMessage
+from runtime import Actor, ActorRef, Spawner, SupervisionConfig, UnhandledMessage
 
 __all__ = ["MCPClient", "McpClientRef", "McpServer", "mcp_server"]
 
@@ -32,6 +32,12 @@ class MCPClient(Actor):
     ``transport``). ``on_start`` returns once the server answered its tool list, so a server
     that cannot start fails the spawn with a message naming it.
     """
+
+    # The session stands for a process or host outside this runtime that may stay down for
+    # long: back off up to 30 s between reconnects and never escalate over it.
+    child_supervision = SupervisionConfig(
+        max_restarts=10, within=60.0, backoff_base=0.5, backoff_max=30.0
+    )
 
     def __init__(self, config: McpConnection | None = None, **options: Any) -> None:
         self._config = config

@@ -353,3 +353,50 @@ class Quartet(Family):
         )
         for tag in TAGS:
             await self.ctx.spawn(Recorder, self.journal, tag, name=tag, supervision=policy)
+
+
+class Patient(Actor):
+    """Declares a policy for its children that tolerates many crashes."""
+
+    child_supervision = SupervisionConfig(max_restarts=50, within=60.0, backoff_base=0)
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+
+    async def on_start(self) -> None:
+        self.journal.events.append("start patient")
+        await self.ctx.spawn(Recorder, self.journal, "kid", name="kid")
+
+    async def receive(self, msg: Any) -> Any:
+        return None
+
+
+async def _crash_kid(t: TestRuntime, times: int) -> None:
+    for _ in range(times):
+        kid = t.rt.lookup("kid")
+        assert kid is not None
+        with pytest.raises(ActorCrashed):
+            await kid.ask(Boom())
+        await _all_answer([kid])
+
+
+async def test_a_parent_declares_how_it_supervises_its_children(t: TestRuntime) -> None:
+    journal = Journal()
+    await t.rt.spawn(Patient, journal, name="patient")
+    await _crash_kid(t, 10)  # the default policy would have escalated after 3
+    assert journal.events.count("start patient") == 1
+    assert journal.events.count("start kid") == 11
+
+
+async def test_a_spawn_option_overrides_the_declared_policy(t: TestRuntime) -> None:
+    journal = Journal()
+    strict = SupervisionConfig(max_restarts=1, within=60.0, backoff_base=0)
+    await t.rt.spawn(Patient, journal, name="patient", supervision=strict)
+    await _crash_kid(t, 1)
+    kid = t.rt.lookup("kid")
+    assert kid is not None
+    with pytest.raises(ActorCrashed):
+        await kid.ask(Boom())  # the second crash within a minute escalates
+    with trio.fail_after(5):
+        while journal.events.count("start patient") < 2:
+            await trio.sleep(0.01)
