@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
@@ -18,6 +19,8 @@ class AppContext:
 
     rt: Mastra
     config: ServerConfig
+    started: int = field(default_factory=lambda: int(time.time()))
+    """When the server started (Unix seconds): the ``created`` time of ``/v1`` models."""
 
     @staticmethod
     def of(request: Request) -> AppContext:
