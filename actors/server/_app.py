@@ -18,7 +18,7 @@ from actors.server._context import AppContext
 from actors.server._http import BadRequest, NotFound, json_response
 from actors.server._middleware import AuthMiddleware, BodyLimitMiddleware, TracingMiddleware
 from actors.server._openapi import openapi_document
-from actors.server.routes import agents, mcp, memory, openai_api, tools, vectors, workflows
+from actors.server.routes import agents, logs, mcp, memory, openai_api, tools, vectors, workflows
 
 __all__ = ["build_app"]
 
@@ -108,6 +108,7 @@ def route_table() -> list[BaseRoute]:
         *workflows.routes(),
         *vectors.routes(),
         *mcp.routes(),
+        *logs.routes(),
         *openai_api.routes(),
     ]
 

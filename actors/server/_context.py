@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
+from actors.logs import LogTransport
 from actors.server.config import ServerConfig
 from runtime import Mastra
 
@@ -19,6 +20,8 @@ class AppContext:
 
     rt: Mastra
     config: ServerConfig
+    logs: LogTransport | None = None
+    """The in-memory log transport ``/api/logs`` serves (None: the server keeps no logs)."""
     started: int = field(default_factory=lambda: int(time.time()))
     """When the server started (Unix seconds): the ``created`` time of ``/v1`` models."""
 

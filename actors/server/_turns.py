@@ -74,7 +74,7 @@ async def generate(agent: AgentRef, msg: Generate) -> GenerateResult | TurnFailu
     try:
         result: GenerateResult = await agent.ref.ask(msg)
     except _TURN_ERRORS as exc:
-        log.warning("generate on %s failed: %r", agent.name, exc)
+        log.warning("generate on %s failed: %r", agent.name, exc, extra={"runId": msg.run_id})
         return TurnFailure.of(exc)
     return result
 
@@ -96,7 +96,7 @@ async def sse_stream(
                 if data:
                     yield data
     except _STREAM_ERRORS as exc:
-        log.warning("stream on %s failed: %r", agent.name, exc)
+        log.warning("stream on %s failed: %r", agent.name, exc, extra={"runId": msg.run_id})
     yield b"data: [DONE]\n\n"
 
 
