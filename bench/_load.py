@@ -54,11 +54,15 @@ class Connection:
             await self._stream.aclose()
             self._stream = None
 
-    async def post(self, path: str, body: bytes) -> tuple[Response, float]:
-        """POST ``body`` as JSON; the response and the seconds it took."""
+    async def post(
+        self, path: str, body: bytes, headers: dict[str, str] | None = None
+    ) -> tuple[Response, float]:
+        """POST ``body`` as JSON (with ``headers`` besides); the response and the seconds it
+        took."""
+        extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         head = (
             f"POST {path} HTTP/1.1\r\nHost: {self._host}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
+            f"{extra}Content-Length: {len(body)}\r\n\r\n"
         ).encode()
         start = time.perf_counter()
         stream = self._stream or await self._connect()

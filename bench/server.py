@@ -9,8 +9,6 @@ sockets (``bench._load``): a general client costs more per request than the serv
 
 from __future__ import annotations
 
-import os
-import re
 import signal
 import subprocess
 import sys
@@ -24,28 +22,10 @@ import trio
 
 from bench._common import emit, parse_args, percentile
 from bench._load import Connection
+from bench._serve import ROOT, start_runtime
 
-ROOT = Path(__file__).resolve().parents[1]
-_SERVING = re.compile(r"serving HTTP on (http://\S+)")
 PATH = "/api/agents/echo/generate"
 _encoder = msgspec.json.Encoder()
-
-
-def _start_runtime(data: str) -> tuple[subprocess.Popen[str], str]:
-    env = {**os.environ, "MASTRA_PORT": "0", "MASTRA_DATA": data, "MASTRA_LOGGING__LEVEL": "INFO"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "runtime", "serve", str(ROOT / "config" / "default.toml")],
-        cwd=ROOT,
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        match = _SERVING.search(line)
-        if match:
-            return proc, match.group(1)
-    raise RuntimeError("the runtime did not start")
 
 
 def _start_bare() -> tuple[subprocess.Popen[str], str]:
@@ -104,7 +84,7 @@ async def main(quick: bool) -> None:
     peaks: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as data:
         for name in ("generate", "bare"):
-            proc, url = _start_runtime(data) if name == "generate" else _start_bare()
+            proc, url = start_runtime(data) if name == "generate" else _start_bare()
             try:
                 await _drive(url, 4, 0.5)  # warm up connections and caches
                 for concurrency in (1, 16, 64):

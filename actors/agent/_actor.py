@@ -48,6 +48,7 @@ from actors.llm.messages import (
     UserMessage,
     last_user_text,
 )
+from actors.logs import run_scope
 from actors.memory import MemoryClient, MemoryContext, MemoryUnavailable
 from actors.stores import StoreError
 from actors.tools import Tool, ToolRef
@@ -217,7 +218,7 @@ class AgentActor(Actor):
         )
 
     async def _turn(self, msg: Generate | StreamGenerate, emit: Emit | None) -> GenerateResult:
-        with _agent_span(self.ctx.tracer, self.spec.name) as span:
+        with run_scope(msg.run_id), _agent_span(self.ctx.tracer, self.spec.name) as span:
             context = MemoryContext()
             if self.memory is not None and msg.memory is not None:
                 query = last_user_text(msg.messages)

@@ -18,7 +18,7 @@ from actors.server._context import AppContext
 from actors.server._http import BadRequest, NotFound, json_response
 from actors.server._middleware import AuthMiddleware, BodyLimitMiddleware, TracingMiddleware
 from actors.server._openapi import openapi_document
-from actors.server.routes import agents, mcp, memory, tools, vectors, workflows
+from actors.server.routes import agents, logs, mcp, memory, openai_api, tools, vectors, workflows
 
 __all__ = ["build_app"]
 
@@ -46,20 +46,36 @@ async def openapi(request: Request) -> Response:
     return json_response(openapi_document(request.app.routes))
 
 
-async def _bad_request(_: Request, exc: Exception) -> Response:
+def _is_openai(request: Request) -> bool:
+    """Whether the request came to the OpenAI-compatible routes (OpenAI's error shape)."""
+    return request.url.path.startswith("/v1/")
+
+
+async def _bad_request(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, BadRequest)
+    if _is_openai(request):
+        issue = exc.issues[0]
+        if issue.field == "body":
+            return openai_api.openai_error(400, f"Invalid JSON body: {issue.message}")
+        param = issue.path.removeprefix("$.")  # messages[0].role, as OpenAI names it
+        message = f"Invalid value for '{param}': {issue.message}"
+        return openai_api.openai_error(400, message, param=param)
     issues: list[dict[str, Any]] = [
         {"field": i.field, "message": i.message, "path": i.path} for i in exc.issues
     ]
     return json_response({"error": exc.error, "issues": issues}, status=400)
 
 
-async def _not_found(_: Request, exc: Exception) -> Response:
+async def _not_found(request: Request, exc: Exception) -> Response:
+    if _is_openai(request):
+        return openai_api.openai_error(404, str(exc))
     return json_response({"error": str(exc)}, status=404)
 
 
-async def _http_error(_: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if _is_openai(request):
+        return openai_api.openai_error(exc.status_code, exc.detail)
     if exc.status_code == 404:
         return PlainTextResponse("404 Not Found", status_code=404)
     return json_response({"error": exc.detail}, status=exc.status_code)
@@ -76,6 +92,8 @@ async def _client_gone(request: Request, _: Exception) -> Response:
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    if _is_openai(request):
+        return openai_api.openai_error(500, "Internal server error")
     return json_response({"error": "Internal server error"}, status=500)
 
 
@@ -90,6 +108,8 @@ def route_table() -> list[BaseRoute]:
         *workflows.routes(),
         *vectors.routes(),
         *mcp.routes(),
+        *logs.routes(),
+        *openai_api.routes(),
     ]
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
+from actors.logs import LogTransport
 from actors.server.config import ServerConfig
 from runtime import Mastra
 
@@ -18,6 +20,10 @@ class AppContext:
 
     rt: Mastra
     config: ServerConfig
+    logs: LogTransport | None = None
+    """The in-memory log transport ``/api/logs`` serves (None: the server keeps no logs)."""
+    started: int = field(default_factory=lambda: int(time.time()))
+    """When the server started (Unix seconds): the ``created`` time of ``/v1`` models."""
 
     @staticmethod
     def of(request: Request) -> AppContext:

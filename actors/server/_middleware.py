@@ -12,6 +12,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from actors.server._openai_out import error_json
 from actors.server.config import TokenConfig, TokenScope
 from runtime._tracing import parse_traceparent
 
@@ -106,11 +107,12 @@ class AuthMiddleware:
         scheme, _, value = header.partition(" ")
         token = self._known(value.strip()) if scheme.lower() == "bearer" else None
         if token is None:
-            await _send_json(send, 401, {"error": "Unauthorized: a valid bearer token is required"})
+            message = "Unauthorized: a valid bearer token is required"
+            await _send_json(send, 401, _error_body(path, 401, message))
             return
         refused = _refusal(token, path, scope.get("query_string", b""))
         if refused is not None:
-            await _send_json(send, 403, {"error": f"Forbidden: {refused}"})
+            await _send_json(send, 403, _error_body(path, 403, f"Forbidden: {refused}"))
             return
         scope.setdefault("state", {})["token"] = token
         await self.app(scope, receive, send)
@@ -124,6 +126,13 @@ class AuthMiddleware:
             if hmac.compare_digest(known, given):
                 found = config
         return found
+
+
+def _error_body(path: str, status: int, message: str) -> dict[str, Any]:
+    """Mastra's error body, or OpenAI's on the OpenAI-compatible routes (``/v1``)."""
+    if path.startswith("/v1/"):
+        return error_json(status, message, code="invalid_api_key" if status == 401 else None)
+    return {"error": message}
 
 
 def _refusal(token: TokenConfig, path: str, query: bytes) -> str | None:

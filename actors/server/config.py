@@ -60,3 +60,5 @@ class ServerConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     """``/health`` answers 503 for an actor restarted more often than this in a minute."""
     memory_store: str = "store"
     """The SQLite store actor whose threads the memory routes serve."""
+    log_buffer: Annotated[int, msgspec.Meta(ge=0)] = 1000
+    """Log records kept in memory for ``/api/logs`` (the newest; 0 keeps none)."""

@@ -11,6 +11,7 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve
 
+from actors.logs import LogTransport
 from actors.server._app import build_app
 from actors.server._context import AppContext
 from actors.server.config import ServerConfig
@@ -31,13 +32,15 @@ class Server(Actor):
 
     ``on_start`` returns once the socket is bound (so ``spawn`` fails if the port is taken).
     On stop it stops accepting, lets in-flight requests finish within ``grace`` seconds,
-    then cancels what is left.
+    then cancels what is left. While it serves, a ``LogTransport`` on the root logger keeps
+    the last ``log_buffer`` records for ``/api/logs``; it is removed on stop.
     """
 
     uses_nursery = True
 
     def __init__(self, config: ServerConfig | None = None, **options: Any) -> None:
         self.address = ""
+        self.logs: LogTransport | None = None
         self._shutdown = trio.Event()
         self._finished = trio.Event()
         if config is not None:
@@ -49,7 +52,9 @@ class Server(Actor):
             raise ConfigError(f"server options: {exc}") from None
 
     async def on_start(self) -> None:
-        ctx = AppContext(rt=self.ctx.runtime, config=self.config)
+        if self.config.log_buffer:
+            self.logs = LogTransport(capacity=self.config.log_buffer)
+        ctx = AppContext(rt=self.ctx.runtime, config=self.config, logs=self.logs)
         app = build_app(ctx, self.ctx.tracer)
         hc = HypercornConfig()
         hc.bind = [f"{self.config.host}:{self.config.port}"]
@@ -59,6 +64,8 @@ class Server(Actor):
         hc.errorlog = logging.getLogger("hypercorn.error")  # through our handlers, once
         binds: list[str] = await self.ctx.nursery.start(self._serve, app, hc)
         self.address = binds[0]
+        if self.logs is not None:  # fed by every logger while the server serves
+            logging.getLogger().addHandler(self.logs)
         # What the runtime made to start up lives as long as it does: the collector's full
         # passes need not walk it again during a burst of requests (tail latency).
         gc.freeze()
@@ -73,11 +80,14 @@ class Server(Actor):
             self._finished.set()
 
     async def on_stop(self) -> None:
-        if not self.address:
-            return  # never started serving
-        self._shutdown.set()
-        await self._finished.wait()
-        log.info("HTTP server on %s stopped", self.address)
+        try:
+            if self.address:  # else it never started serving
+                self._shutdown.set()
+                await self._finished.wait()
+                log.info("HTTP server on %s stopped", self.address)
+        finally:
+            if self.logs is not None:
+                logging.getLogger().removeHandler(self.logs)
 
     async def receive(self, msg: GetAddress) -> str:
         match msg:

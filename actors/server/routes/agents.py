@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
-from collections.abc import AsyncGenerator
 from typing import Any
 
 import msgspec
@@ -13,16 +11,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from actors.agent import AgentRef, StructuredOutputError
-from actors.agent.messages import Generate, GenerateResult, StreamGenerate
-from actors.llm import (
-    BadRequestError,
-    ContentFilteredError,
-    ContextLengthError,
-    ProviderError,
-    ProviderTimeout,
-    RateLimitedError,
-)
+from actors.agent import AgentChunk, AgentRef
+from actors.agent.messages import Generate, StreamGenerate
+from actors.server import _turns as turns
 from actors.server._agent_wire import (
     GenerateBody,
     chat_messages,
@@ -32,23 +23,20 @@ from actors.server._agent_wire import (
 )
 from actors.server._context import AppContext
 from actors.server._http import NotFound, allowed, decode_body, json_response
-from actors.server._sse import EventStream
+from actors.server._turns import TurnFailure
 from actors.server.routes.tools import tool_json
 from actors.tools import ToolRef
-from runtime import ActorCrashed, ActorStopped, AskTimeout
 
 __all__ = ["routes"]
 
-log = logging.getLogger("actors.server")
 _json = msgspec.json.Encoder()
-_SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
 def _agent(ctx: AppContext, agent_id: str) -> AgentRef:
-    ref = ctx.rt.lookup(agent_id, kind="agent")
-    if ref is None:
+    agent = turns.find_agent(ctx, agent_id)
+    if agent is None:
         raise NotFound(f"Agent with id {agent_id} not found")
-    return AgentRef(ref)
+    return agent
 
 
 async def _agent_json(ctx: AppContext, agent: AgentRef) -> dict[str, Any]:
@@ -96,16 +84,12 @@ def _fields(body: GenerateBody) -> dict[str, Any]:
     }
 
 
-def _failure(exc: Exception) -> Response:
-    """A turn that failed: the status says whose fault it was (5xx only for real faults)."""
-    if isinstance(exc, (BadRequestError, ContextLengthError, ContentFilteredError)):
-        issue = {"field": "messages", "message": str(exc), "path": "$.messages"}
-        return json_response({"error": str(exc), "issues": [issue]}, status=400)
-    if isinstance(exc, RateLimitedError):
-        return json_response({"error": str(exc)}, status=429)
-    if isinstance(exc, (ProviderTimeout, AskTimeout)):
-        return json_response({"error": str(exc)}, status=504)
-    return json_response({"error": str(exc)}, status=502 if isinstance(exc, ProviderError) else 503)
+def _failure(failure: TurnFailure) -> Response:
+    """A failed turn in Mastra's error shape (a refused request names ``messages``)."""
+    if failure.blame == "request":
+        issue = {"field": "messages", "message": failure.message, "path": "$.messages"}
+        return json_response({"error": failure.message, "issues": [issue]}, status=400)
+    return json_response({"error": failure.message}, status=failure.status)
 
 
 async def generate(request: Request) -> Response:
@@ -113,24 +97,10 @@ async def generate(request: Request) -> Response:
     ctx = AppContext.of(request)
     agent = _agent(ctx, request.path_params["agent_id"])
     body = await decode_body(request, GenerateBody)
-    try:
-        result: GenerateResult = await agent.ref.ask(Generate(**_fields(body)))
-    except (ProviderError, StructuredOutputError, AskTimeout, ActorCrashed, ActorStopped) as exc:
-        log.warning("generate on %s failed: %r", agent.name, exc)
-        return _failure(exc)
+    result = await turns.generate(agent, Generate(**_fields(body)))
+    if isinstance(result, TurnFailure):
+        return _failure(result)
     return json_response(result_json(result))
-
-
-async def _events(agent: AgentRef, msg: StreamGenerate) -> AsyncGenerator[bytes, None]:
-    # Leaving this generator (the client went away) leaves ref.stream, which cancels the
-    # turn and with it the model call.
-    try:
-        async with agent.ref.stream(msg) as chunks:
-            async for chunk in chunks:
-                yield b"data: " + _json.encode(chunk_json(chunk, agent.name)) + b"\n\n"
-    except (ProviderError, StructuredOutputError, ActorCrashed, ActorStopped) as exc:
-        log.warning("stream on %s failed: %r", agent.name, exc)  # the error chunk was sent
-    yield b"data: [DONE]\n\n"
 
 
 async def stream(request: Request) -> Response:
@@ -139,7 +109,11 @@ async def stream(request: Request) -> Response:
     agent = _agent(ctx, request.path_params["agent_id"])
     body = await decode_body(request, GenerateBody)
     msg = StreamGenerate(**_fields(body))
-    return EventStream(_events(agent, msg), media_type="text/event-stream", headers=_SSE_HEADERS)
+
+    def encode(chunk: AgentChunk) -> bytes:
+        return b"data: " + _json.encode(chunk_json(chunk, agent.name)) + b"\n\n"
+
+    return turns.sse_response(turns.sse_stream(agent, msg, encode))
 
 
 def routes() -> list[Route]:

@@ -8,23 +8,29 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import msgspec
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from actors.agent import AgentRef
 from actors.server._context import AppContext
-from actors.server._http import BadRequest, Issue, NotFound, decode_body, json_response
+from actors.server._http import BadRequest, Issue, NotFound, allowed, decode_body, json_response
+from actors.stores import InvalidRequest
 from actors.stores.messages import (
     DeleteThread,
+    EnsureThread,
     GetMessages,
     GetThread,
     GetWorkingMemory,
     ListThreads,
     MessageRecord,
+    NewMessage,
+    SaveMessages,
     SaveThread,
     SetWorkingMemory,
     ThreadRecord,
+    Transaction,
 )
 from runtime import ActorRef
 
@@ -52,6 +58,39 @@ class WorkingMemoryBody(msgspec.Struct, frozen=True, kw_only=True):
 
     workingMemory: str
     resourceId: str | None = None
+
+
+class ContentIn(msgspec.Struct, frozen=True, kw_only=True):
+    """Mastra's format-2 message content: ``parts`` (text parts are kept) and ``content``."""
+
+    format: int = 2
+    parts: list[dict[str, Any]] = []
+    content: str | None = None
+
+    def text(self) -> str:
+        """The text of the content: ``content``, else the text parts joined."""
+        if self.content is not None:
+            return self.content
+        return "".join(str(p.get("text", "")) for p in self.parts if p.get("type") == "text")
+
+
+class SavedMessageIn(msgspec.Struct, frozen=True, kw_only=True):
+    """One message of ``POST /api/memory/save-messages``."""
+
+    threadId: str
+    resourceId: str
+    role: Literal["user", "assistant", "system"]
+    content: str | ContentIn
+    id: str | None = None
+    type: str = "text"
+    createdAt: str | float | None = None
+
+
+class SaveMessagesBody(msgspec.Struct, frozen=True, kw_only=True):
+    """``POST /api/memory/save-messages``: ``agentId`` here or in the query string."""
+
+    messages: list[SavedMessageIn]
+    agentId: str | None = None
 
 
 def _iso(seconds: float) -> str:
@@ -253,11 +292,64 @@ async def set_working_memory(request: Request) -> Response:
     return json_response({"success": True, "updatedAt": _iso(time.time())})
 
 
+def _created(value: str | float | None, index: int) -> float | None:
+    """``createdAt`` (ISO 8601 text or epoch milliseconds) as epoch seconds."""
+    if value is None or isinstance(value, float | int):
+        return None if value is None else float(value) / 1000
+    try:
+        return datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        field = f"messages[{index}].createdAt"
+        issue = Issue(field=field, message="Expected an ISO 8601 date", path=f"$.{field}")
+        raise BadRequest([issue]) from None
+
+
+def _new_message(message: SavedMessageIn, index: int) -> NewMessage:
+    text = message.content if isinstance(message.content, str) else message.content.text()
+    return NewMessage(
+        id=message.id or str(uuid.uuid4()),
+        thread_id=message.threadId,
+        resource_id=message.resourceId,
+        role=message.role,
+        content={"role": message.role, "content": text},  # as agents store their turns
+        type=message.type,
+        created_at=_created(message.createdAt, index),
+    )
+
+
+async def save_messages(request: Request) -> Response:
+    """Store messages in their threads (created when missing); saving a message id again
+    updates that message, never duplicates it. All are stored in one commit, or none."""
+    body = await decode_body(request, SaveMessagesBody)
+    agent_id = request.query_params.get("agentId") or body.agentId
+    if not agent_id:
+        raise BadRequest([Issue(field="agentId", message="agentId is required", path="$.agentId")])
+    if not allowed(request, "agents", agent_id):
+        raise HTTPException(403, f"Forbidden: this token may not use agent {agent_id}")
+    ctx = AppContext.of(request)
+    agent = ctx.rt.lookup(agent_id, kind="agent")
+    if agent is None:
+        raise NotFound(f"Agent with id {agent_id} not found")
+    if not (await AgentRef(agent).info()).memory:
+        issue = Issue(field="agentId", message="Memory is not initialized", path="$.agentId")
+        raise BadRequest([issue], error="Memory is not initialized")
+    store, _ = await _memory(request)
+    new = [_new_message(m, i) for i, m in enumerate(body.messages)]
+    threads = {m.thread_id: m.resource_id or "" for m in new}
+    ensure = [EnsureThread(id=t, resource_id=r) for t, r in threads.items()]
+    try:
+        *_, saved = await store.ask(Transaction(ops=[*ensure, SaveMessages(messages=new)]))
+    except InvalidRequest as exc:  # an id already used in another thread
+        raise BadRequest([Issue(field="messages", message=str(exc), path="$.messages")]) from None
+    return json_response({"messages": [message_json(m) for m in saved]})
+
+
 def routes() -> list[Route]:
     """The memory routes."""
     base = "/api/memory/threads/{thread_id}"
     return [
         Route("/api/memory/status", status, methods=["GET"]),
+        Route("/api/memory/save-messages", save_messages, methods=["POST"]),
         Route("/api/memory/threads", list_threads, methods=["GET"]),
         Route("/api/memory/threads", create_thread, methods=["POST"]),
         Route(base, get_thread, methods=["GET"]),
