@@ -9,6 +9,10 @@ Each measurement is an async function in ``MEASUREMENTS``: it gets the running s
   on) through ``POST /v1/chat/completions`` and ``POST /api/agents/echo/generate``, in
   interleaved rounds at concurrency 1 and 16; ``openai_vs_native_ratio`` is the OpenAI
   route's turns per second over the native route's at concurrency 16 (1.0: no cost).
+- ``mcp``: a tool call through our MCP client's tool actor against the official SDK's
+  ``Client`` alone on the same stdio server (``bench._mcp``); ``mcp_overhead_ratio`` is
+  ours over the SDK's median latency (target <= 1.3). It runs in this process, beside the
+  server, not through it.
 
     python -m bench.ecosystem --quick
 """
@@ -26,6 +30,7 @@ import trio
 
 from bench._common import emit, parse_args, percentile
 from bench._load import Connection
+from bench._mcp import measure as measure_mcp
 from bench._serve import start_runtime, stop_runtime
 
 PROMPT = "please add 2 and 40"
@@ -145,7 +150,14 @@ async def openai(target: Target) -> dict[str, Any]:
     }
 
 
-MEASUREMENTS: dict[str, Measurement] = {"openai": openai}
+async def mcp(target: Target) -> dict[str, Any]:
+    """An MCP tool call through our client against the SDK's client alone."""
+    metrics = await measure_mcp(target.quick)
+    emit({"case": "mcp", **metrics})
+    return {"mcp_overhead_ratio": metrics["mcp_overhead_ratio"]}
+
+
+MEASUREMENTS: dict[str, Measurement] = {"openai": openai, "mcp": mcp}
 """Every measurement, run in this order; add new ones here."""
 
 
@@ -160,6 +172,7 @@ async def main(quick: bool) -> None:
                 summary.update(await measure(target))
         finally:
             stop_runtime(proc)
+    summary["targets"] = {"openai_vs_native_ratio": 0.9, "mcp_overhead_ratio": 1.3}
     emit(summary)
 
 
