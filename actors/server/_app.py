@@ -18,7 +18,17 @@ from actors.server._context import AppContext
 from actors.server._http import BadRequest, NotFound, json_response
 from actors.server._middleware import AuthMiddleware, BodyLimitMiddleware, TracingMiddleware
 from actors.server._openapi import openapi_document
-from actors.server.routes import agents, logs, mcp, memory, openai_api, tools, vectors, workflows
+from actors.server.routes import (
+    agent_socket,
+    agents,
+    logs,
+    mcp,
+    memory,
+    openai_api,
+    tools,
+    vectors,
+    workflows,
+)
 
 __all__ = ["build_app"]
 
@@ -103,6 +113,7 @@ def route_table() -> list[BaseRoute]:
         Route("/health", health, methods=["GET"]),
         Route("/api/openapi.json", openapi, methods=["GET"]),
         *agents.routes(),
+        *agent_socket.routes(),
         *memory.routes(),
         *tools.routes(),
         *workflows.routes(),

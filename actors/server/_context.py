@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 
 from actors.logs import LogTransport
 from actors.server.config import ServerConfig
@@ -26,7 +26,7 @@ class AppContext:
     """When the server started (Unix seconds): the ``created`` time of ``/v1`` models."""
 
     @staticmethod
-    def of(request: Request) -> AppContext:
-        """The context of the app serving ``request``."""
+    def of(request: HTTPConnection) -> AppContext:
+        """The context of the app serving ``request`` (or WebSocket)."""
         ctx: AppContext = request.app.state.ctx
         return ctx

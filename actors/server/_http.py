@@ -16,7 +16,15 @@ from starlette.responses import Response
 
 from actors.server.config import TokenConfig, TokenScope
 
-__all__ = ["BadRequest", "Issue", "NotFound", "allowed", "decode_body", "json_response"]
+__all__ = [
+    "BadRequest",
+    "Issue",
+    "NotFound",
+    "allowed",
+    "decode_body",
+    "decode_json",
+    "json_response",
+]
 
 T = TypeVar("T")
 _encoder = msgspec.json.Encoder()
@@ -78,7 +86,12 @@ def issue_from_validation(exc: msgspec.ValidationError) -> Issue:
 
 async def decode_body(request: Request, tp: type[T]) -> T:
     """Read and decode the JSON body into ``tp``; raises ``BadRequest`` naming the field."""
-    body = await request.body()
+    return decode_json(await request.body(), tp)
+
+
+def decode_json(body: bytes, tp: type[T]) -> T:
+    """Decode JSON ``body`` (empty: ``{}``) into ``tp``; raises ``BadRequest`` naming the
+    field."""
     try:
         result: T = _decoder(tp).decode(body or b"{}")  # type: ignore[arg-type]
     except msgspec.ValidationError as exc:

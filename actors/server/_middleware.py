@@ -96,10 +96,10 @@ class AuthMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if (
-            scope["type"] != "http"
+            scope["type"] not in ("http", "websocket")
             or not self.tokens
             or not path.startswith(("/api", "/v1"))
-            or scope["method"] == "OPTIONS"
+            or scope.get("method") == "OPTIONS"
         ):
             await self.app(scope, receive, send)
             return
@@ -108,11 +108,11 @@ class AuthMiddleware:
         token = self._known(value.strip()) if scheme.lower() == "bearer" else None
         if token is None:
             message = "Unauthorized: a valid bearer token is required"
-            await _send_json(send, 401, _error_body(path, 401, message))
+            await _deny(scope, send, 401, _error_body(path, 401, message))
             return
         refused = _refusal(token, path, scope.get("query_string", b""))
         if refused is not None:
-            await _send_json(send, 403, _error_body(path, 403, f"Forbidden: {refused}"))
+            await _deny(scope, send, 403, _error_body(path, 403, f"Forbidden: {refused}"))
             return
         scope.setdefault("state", {})["token"] = token
         await self.app(scope, receive, send)
@@ -126,6 +126,15 @@ class AuthMiddleware:
             if hmac.compare_digest(known, given):
                 found = config
         return found
+
+
+async def _deny(scope: Scope, send: Send, status: int, body: dict[str, Any]) -> None:
+    """Refuse the request: a JSON error, or for a WebSocket a close before it is accepted
+    (the server answers the handshake with 403)."""
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1008, "reason": body["error"]})
+        return
+    await _send_json(send, status, body)
 
 
 def _error_body(path: str, status: int, message: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,7 +27,14 @@ from actors.server._context import AppContext
 from actors.server._sse import EventStream
 from runtime import ActorCrashed, ActorStopped, AskTimeout
 
-__all__ = ["TurnFailure", "find_agent", "generate", "sse_response", "sse_stream"]
+__all__ = [
+    "TurnFailure",
+    "encoded_chunks",
+    "find_agent",
+    "generate",
+    "sse_response",
+    "sse_stream",
+]
 
 log = logging.getLogger("actors.server")
 
@@ -79,15 +87,15 @@ async def generate(agent: AgentRef, msg: Generate) -> GenerateResult | TurnFailu
     return result
 
 
-async def sse_stream(
+async def encoded_chunks(
     agent: AgentRef, msg: StreamGenerate, encode: Callable[[AgentChunk], bytes]
 ) -> AsyncGenerator[bytes, None]:
     """Run one turn through ``stream`` and yield ``encode(chunk)`` for each chunk as it is
-    produced (empty encodings are skipped), then ``data: [DONE]``.
+    produced (empty encodings are skipped).
 
     A failed turn has already sent its ``AgentError`` chunk when its error arrives here: the
-    error is logged and the stream ends normally. Leaving this generator early (the client
-    went away) leaves ``stream``, which cancels the turn and with it the model call.
+    error is logged and the generator ends normally. Closing this generator early (the
+    client went away) leaves ``stream``, which cancels the turn and with it the model call.
     """
     try:
         async with agent.ref.stream(msg) as chunks:
@@ -97,6 +105,15 @@ async def sse_stream(
                     yield data
     except _STREAM_ERRORS as exc:
         log.warning("stream on %s failed: %r", agent.name, exc, extra={"runId": msg.run_id})
+
+
+async def sse_stream(
+    agent: AgentRef, msg: StreamGenerate, encode: Callable[[AgentChunk], bytes]
+) -> AsyncGenerator[bytes, None]:
+    """``encoded_chunks`` as server-sent events, then ``data: [DONE]``."""
+    async with aclosing(encoded_chunks(agent, msg, encode)) as events:
+        async for data in events:
+            yield data
     yield b"data: [DONE]\n\n"
 
 

@@ -71,7 +71,8 @@ async def get_agent(request: Request) -> Response:
     return json_response(await _agent_json(ctx, agent))
 
 
-def _fields(body: GenerateBody) -> dict[str, Any]:
+def turn_fields(body: GenerateBody) -> dict[str, Any]:
+    """The fields of a ``Generate``/``StreamGenerate`` for a request's body."""
     return {
         "messages": chat_messages(body),
         "run_id": body.runId or str(uuid.uuid4()),
@@ -97,7 +98,7 @@ async def generate(request: Request) -> Response:
     ctx = AppContext.of(request)
     agent = _agent(ctx, request.path_params["agent_id"])
     body = await decode_body(request, GenerateBody)
-    result = await turns.generate(agent, Generate(**_fields(body)))
+    result = await turns.generate(agent, Generate(**turn_fields(body)))
     if isinstance(result, TurnFailure):
         return _failure(result)
     return json_response(result_json(result))
@@ -108,7 +109,7 @@ async def stream(request: Request) -> Response:
     ctx = AppContext.of(request)
     agent = _agent(ctx, request.path_params["agent_id"])
     body = await decode_body(request, GenerateBody)
-    msg = StreamGenerate(**_fields(body))
+    msg = StreamGenerate(**turn_fields(body))
 
     def encode(chunk: AgentChunk) -> bytes:
         return b"data: " + _json.encode(chunk_json(chunk, agent.name)) + b"\n\n"
