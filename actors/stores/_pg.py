@@ -91,6 +91,9 @@ class PgDatabase:
             open=False,
             timeout=timeout,
             check=psycopg_pool.ConnectionPool.check_connection,
+            # give up reconnecting soon: the next request tries again at once, so one
+            # that arrives after the server is back never waits out a long backoff
+            reconnect_timeout=timeout / 4,
             kwargs={"autocommit": True, "connect_timeout": max(1, round(timeout))},
             name="mastra-store",
         )
