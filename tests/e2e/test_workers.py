@@ -7,6 +7,8 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -120,15 +122,17 @@ def test_workers_are_refused_with_sqlite(tmp_path: Path) -> None:
     assert not (tmp_path / "data").exists()  # nothing was started
 
 
-async def test_two_workers_serve_one_port_and_share_one_database(
-    tmp_path: Path, pg_cluster: Cluster
-) -> None:
+@asynccontextmanager
+async def _open_workers(
+    tmp_path: Path, cluster: Cluster, port: int
+) -> AsyncIterator[tuple[trio.Process, bytearray]]:
+    """``serve --workers 2`` on Postgres, yielded once both workers listen; killed on exit
+    if still running."""
     config = tmp_path / "config.toml"
     config.write_text(APP_TOML)
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MASTRA_")}
     env |= {"PYTHONPATH": str(ROOT), "MASTRA_PORT": str(port)}
-    env["DATABASE_URL"] = pg_cluster.create_database()
+    env["DATABASE_URL"] = cluster.create_database()
     command = [sys.executable, "-m", "runtime", "serve", str(config), "--workers", "2"]
     log = bytearray()
     async with trio.open_nursery() as nursery:
@@ -147,26 +151,44 @@ async def test_two_workers_serve_one_port_and_share_one_database(
             with trio.fail_after(60):
                 while log.count(b"serving HTTP on") < 2:
                     await trio.sleep(0.05)
-            workers = _children(parent.pid)
-            assert len(workers) == 2
-            assert _listeners(port) == workers  # both listen on the one port
-            base = f"http://127.0.0.1:{port}"
-            for i in range(12):  # a new connection each: the kernel spreads them
-                async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-                    body = {"messages": f"hello {i}", "memory": {"thread": "t", "resource": "u"}}
-                    reply = await client.post("/api/agents/echo/generate", json=body)
-                    assert reply.status_code == 200, reply.text
-                    assert reply.json()["text"] == f"Echo: hello {i}"
-            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-                listed = await client.get("/api/memory/threads/t/messages?agentId=echo")
-            assert listed.status_code == 200, listed.text
-            texts = [str(m["content"]) for m in listed.json()["messages"] if m["role"] == "user"]
-            assert len(texts) == 12 and all(f"hello {i}" in texts[i] for i in range(12))
-            parent.send_signal(signal.SIGTERM)
-            with trio.fail_after(60):
-                assert await parent.wait() == 0, log.decode(errors="replace")
-            assert not _alive(workers)
+            yield parent, log
         finally:
             if parent.returncode is None:
                 parent.kill()
                 await parent.wait()
+
+
+async def test_a_dead_worker_stops_the_others(tmp_path: Path, pg_cluster: Cluster) -> None:
+    async with _open_workers(tmp_path, pg_cluster, _free_port()) as (parent, log):
+        workers = _children(parent.pid)
+        os.kill(min(workers), signal.SIGKILL)
+        with trio.fail_after(60):
+            assert await parent.wait() == 1
+        assert b"exited with code -9; stopping the others" in log
+        assert not _alive(workers)
+
+
+async def test_two_workers_serve_one_port_and_share_one_database(
+    tmp_path: Path, pg_cluster: Cluster
+) -> None:
+    port = _free_port()
+    async with _open_workers(tmp_path, pg_cluster, port) as (parent, log):
+        workers = _children(parent.pid)
+        assert len(workers) == 2
+        assert _listeners(port) == workers  # both listen on the one port
+        base = f"http://127.0.0.1:{port}"
+        for i in range(12):  # a new connection each: the kernel spreads them
+            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+                body = {"messages": f"hello {i}", "memory": {"thread": "t", "resource": "u"}}
+                reply = await client.post("/api/agents/echo/generate", json=body)
+                assert reply.status_code == 200, reply.text
+                assert reply.json()["text"] == f"Echo: hello {i}"
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            listed = await client.get("/api/memory/threads/t/messages?agentId=echo")
+        assert listed.status_code == 200, listed.text
+        texts = [str(m["content"]) for m in listed.json()["messages"] if m["role"] == "user"]
+        assert len(texts) == 12 and all(f"hello {i}" in texts[i] for i in range(12))
+        parent.send_signal(signal.SIGTERM)
+        with trio.fail_after(60):
+            assert await parent.wait() == 0, log.decode(errors="replace")
+        assert not _alive(workers)
