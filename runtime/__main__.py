@@ -44,6 +44,7 @@ commands:
 SERVE_EXAMPLES = """examples:
   mastra serve config/default.toml
   MASTRA_PORT=8080 mastra serve config.toml
+  DATABASE_URL=postgresql://app@db/app mastra serve config/postgres.toml --workers 4
 """
 
 
