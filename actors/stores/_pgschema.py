@@ -53,6 +53,14 @@ MIGRATIONS: dict[str, tuple[str, ...]] = {
         CREATE INDEX mastra_workflow_runs_by_created ON mastra_workflow_runs (created_at);
         CREATE INDEX mastra_workflow_runs_by_status ON mastra_workflow_runs (status, created_at);
         """,
+        # 2: leases: the node driving a run, and until when (database clock, epoch seconds)
+        """
+        ALTER TABLE mastra_workflow_runs ADD COLUMN owner text,
+            ADD COLUMN lease_until double precision;
+        CREATE INDEX mastra_workflow_runs_by_lease
+            ON mastra_workflow_runs (workflow_name, lease_until)
+            WHERE status IN ('running', 'waiting');
+        """,
     ),
     "vectors": (
         # 1: pgvector and the registry of indexes; each index has a table of its own

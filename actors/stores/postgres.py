@@ -25,9 +25,11 @@ import trio
 
 from actors.stores._errors import StoreError
 from actors.stores._pg import PgDatabase
+from actors.stores._pglease import apply_lease_write
 from actors.stores._pgreads import run_pg_read
 from actors.stores._pgwrites import apply_pg_write
 from actors.stores._writer import GroupCommitWriter
+from actors.stores.lease_messages import LeaseRequest, LeaseSupport, LeaseWrite
 from actors.stores.messages import (
     EnsureThread,
     GetMessages,
@@ -40,12 +42,19 @@ from runtime import Actor, UnhandledMessage
 
 __all__ = ["PostgresStore"]
 
-_WRITE_TYPES: tuple[type, ...] = typing.get_args(StoreWrite)
+_WRITE_TYPES: tuple[type, ...] = (*typing.get_args(StoreWrite), *typing.get_args(LeaseWrite))
 _READ_TYPES: tuple[type, ...] = typing.get_args(StoreRead)
+_LEASE_TYPES: tuple[type, ...] = typing.get_args(LeaseWrite)
 
 
-def _is_write(msg: object) -> TypeGuard[StoreWrite]:
+def _is_write(msg: object) -> TypeGuard[StoreWrite | LeaseWrite]:
     return isinstance(msg, _WRITE_TYPES)
+
+
+def _apply(conn: Any, op: StoreWrite | LeaseWrite) -> object:
+    if isinstance(op, _LEASE_TYPES):
+        return apply_lease_write(conn, op)  # type: ignore[arg-type]
+    return apply_pg_write(conn, op)  # type: ignore[arg-type]
 
 
 def _is_read(msg: object) -> TypeGuard[StoreRead]:
@@ -85,7 +94,7 @@ class PostgresStore(Actor):
         self._max_batch = max_batch
         self._queue_size = queue_size
         self._db: PgDatabase | None = None
-        self._writer: GroupCommitWriter[StoreWrite] | None = None
+        self._writer: GroupCommitWriter[StoreWrite | LeaseWrite] | None = None
         self._read_limiter = trio.CapacityLimiter(max(1, max_connections - 1))
 
     async def on_start(self) -> None:
@@ -99,7 +108,7 @@ class PostgresStore(Actor):
         await trio.to_thread.run_sync(db.open, limiter=self._read_limiter)
         self._db = db
         self._writer = GroupCommitWriter(
-            db, apply_pg_write, max_batch=self._max_batch, queue_size=self._queue_size
+            db, _apply, max_batch=self._max_batch, queue_size=self._queue_size
         )
         await self.ctx.nursery.start(self._writer.run)
 
@@ -114,10 +123,13 @@ class PostgresStore(Actor):
                 with trio.CancelScope(shield=True):  # bounded by the pool's close timeout
                     await trio.to_thread.run_sync(db.close)
 
-    async def receive(self, msg: StoreRequest) -> Any:
-        """Dispatch a write to the group-commit writer and a read to a reader thread."""
+    async def receive(self, msg: StoreRequest | LeaseRequest) -> Any:
+        """Dispatch a write (lease writes included, see ``lease_messages``) to the
+        group-commit writer and a read to a reader thread."""
         if self._db is None or self._writer is None:
             raise StoreError(f"store {self.ctx.name!r} is not open")
+        if isinstance(msg, LeaseSupport):
+            return True
         if isinstance(msg, LoadThread):
             await self._writer.submit(EnsureThread(id=msg.thread_id, resource_id=msg.resource_id))
             return await self._read(GetMessages(thread_id=msg.thread_id, last=msg.last))

@@ -15,10 +15,11 @@ import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actors.stores import PgVectorStore, PostgresStore, StoreUnavailable
+from actors.stores import LeaseLost, PgVectorStore, PostgresStore, StoreUnavailable
 from actors.stores._filter import compile_filter
 from actors.stores._pgfilter import filter_sql
 from actors.stores._pgschema import migrate
+from actors.stores.lease_messages import ClaimRuns, LeaseSupport, RenewLeases, SaveLeasedRun
 from actors.stores.messages import (
     GetMessages,
     ListRecords,
@@ -26,6 +27,7 @@ from actors.stores.messages import (
     Put,
     SaveMessages,
     SaveThread,
+    WorkflowStatus,
 )
 from actors.stores.vector_messages import CreateIndex, Query, Upsert
 from runtime import Mastra
@@ -132,9 +134,9 @@ async def test_two_stores_on_one_database_store_each_message_once(rt: Mastra, pg
     stored = await stores[1].ask(GetMessages(thread_id="t"))  # type: ignore[union-attr]
     assert [m.id for m in stored] == [f"m{i}" for i in range(40)]
     with psycopg.connect(pg_url) as conn:
-        assert migrate(conn, "store") == 1
+        assert migrate(conn, "store") == 2
         versions = conn.execute("SELECT component, version FROM mastra_schema").fetchall()
-        assert versions == [("store", 1)]
+        assert versions == [("store", 2)]
 
 
 async def test_a_newer_schema_is_refused(rt: Mastra, pg_url: str) -> None:
@@ -156,6 +158,48 @@ async def test_unfiltered_queries_use_the_hnsw_index(rt: Mastra, pg_url: str) ->
             f"EXPLAIN SELECT id FROM {table} ORDER BY embedding <#> '[1,0,0]' LIMIT 5"
         ).fetchall()
     assert "hnsw" in str(plan)
+
+
+# -- leases on workflow runs ---------------------------------------------------------------
+async def test_a_run_is_leased_claimed_once_expired_and_fenced(rt: Mastra, pg_url: str) -> None:
+    store = await rt.spawn(PostgresStore, pg_url, name="store")
+    assert await store.ask(LeaseSupport()) is True
+
+    def save(run: str, owner: str, status: WorkflowStatus, lease: float) -> SaveLeasedRun:
+        return SaveLeasedRun(
+            workflow_name="wf",
+            run_id=run,
+            status=status,
+            snapshot={"by": owner},
+            owner=owner,
+            lease_for=lease,
+        )
+
+    await store.ask(save("held", "a", "running", 60))
+    await store.ask(save("expired", "a", "running", 0))  # as if "a" stopped renewing
+    await store.ask(save("done", "a", "success", 60))
+    claim = ClaimRuns(workflow_name="wf", owner="b", lease_for=60)
+    async with trio.open_nursery() as nursery:  # two claimers at once: one gets it
+        got: list[list[str]] = []
+
+        async def claim_once() -> None:
+            got.append([r.run_id for r in await store.ask(claim)])
+
+        nursery.start_soon(claim_once)
+        nursery.start_soon(claim_once)
+    assert sorted(got) == [[], ["expired"]]
+    with pytest.raises(LeaseLost, match="'expired'"):
+        await store.ask(save("expired", "a", "running", 60))  # "a" comes back: fenced
+    renew = RenewLeases(workflow_name="wf", owner="a", run_ids=["held", "expired"], lease_for=60)
+    assert await store.ask(renew) == ["held"]
+    record = await store.ask(save("expired", "b", "success", 60))  # "b" finishes it
+    assert record.snapshot == {"by": "b"}
+    await store.ask(save("held", "a", "suspended", 60))  # suspending frees the lease
+    assert await store.ask(claim) == []
+    await store.ask(save("held", "c", "running", 60))  # resumed on another node
+    assert await store.ask(
+        RenewLeases(workflow_name="wf", owner="c", run_ids=["held"], lease_for=1)
+    ) == ["held"]
 
 
 # -- a database that goes away and comes back ---------------------------------------------
