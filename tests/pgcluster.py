@@ -36,10 +36,6 @@ def _install() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall"
 
 
-def _bin(name: str) -> str:
-    return str(_install() / "bin" / name)
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -47,31 +43,40 @@ def _free_port() -> int:
         return port
 
 
-def _as_user() -> str | None:
-    """The user the server runs as: None (ourselves) unless we are root."""
+def _as_user(root: Path) -> tuple[str | None, Path]:
+    """The user the server runs as (None: ourselves) and the installation it runs from.
+
+    As root, the server runs as an unprivileged user from a copy of the installation in
+    ``root``, which that user can read without opening up the directories around it.
+    """
+    install = _install()
     if os.geteuid() != 0:
-        return None
+        return None, install
     try:
         pwd.getpwnam(_USER)
     except KeyError:
         subprocess.run(["useradd", "--no-create-home", _USER], check=True, capture_output=True)
-    install = _install()
-    for parent in install.parents:  # the user must reach the binaries
-        parent.chmod(parent.stat().st_mode | 0o055)
-    for path in [install, *install.rglob("*")]:
-        extra = 0o055 if path.is_dir() or os.access(path, os.X_OK) else 0o044
-        path.chmod(path.stat().st_mode | extra)
-    return _USER
+    # the wheel's binaries find their libraries at $ORIGIN/../../../pgserver.libs
+    site = root / "site"
+    copy = site / "pgserver" / "pginstall"
+    for part in ("bin", "lib", "share"):
+        shutil.copytree(install / part, copy / part, symlinks=True)
+    shutil.copytree(install.parent.parent / "pgserver.libs", site / "pgserver.libs")
+    for path in [site, *site.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | (0o055 if path.is_dir() else 0o044))
+    return _USER, copy
 
 
 class Cluster:
     """A running cluster: ``url(db)`` for connections, ``create_database()``, ``stop()`` /
     ``start()`` (same port and data) to test a database that goes away and comes back."""
 
-    def __init__(self, root: Path, user: str | None) -> None:
+    def __init__(self, root: Path, user: str | None, install: Path) -> None:
         self.root = root
         self.data = root / "data"
         self.user = user
+        self._bin = install / "bin"
         self.port = _free_port()
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -87,7 +92,15 @@ class Cluster:
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
             os.chown(self.data, entry.pw_uid, entry.pw_gid)
         subprocess.run(
-            [_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync"],
+            [
+                str(self._bin / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+            ],
             check=True,
             capture_output=True,
             user=self.user,
@@ -95,7 +108,7 @@ class Cluster:
 
     def start(self) -> None:
         """Start the server and wait until it takes connections."""
-        args = [_bin("postgres"), "-D", str(self.data), "-p", str(self.port)]
+        args = [str(self._bin / "postgres"), "-D", str(self.data), "-p", str(self.port)]
         args += ["-h", "127.0.0.1", "-k", "", "-c", "fsync=off", "-c", "max_connections=300"]
         args += ["-c", "full_page_writes=off", "-c", "synchronous_commit=off"]
         log = open(self.root / "log", "ab")  # noqa: SIM115 - the server owns it
@@ -130,7 +143,7 @@ def open_cluster() -> Iterator[Cluster]:
     """A fresh cluster in a temporary directory, stopped and removed on exit."""
     root = Path(tempfile.mkdtemp(prefix="pgtest-"))
     root.chmod(0o755)
-    cluster = Cluster(root, _as_user())
+    cluster = Cluster(root, *_as_user(root))
     try:
         cluster.init()
         cluster.start()
