@@ -33,9 +33,10 @@ def apply_lease_write(conn: Conn, op: LeaseWrite) -> object:
                 f"UPDATE mastra_workflow_runs SET owner = %s, lease_until = {_NOW} + %s"
                 " WHERE (workflow_name, run_id) IN (SELECT workflow_name, run_id"
                 f" FROM mastra_workflow_runs WHERE workflow_name = %s AND status IN {_LIVE}"
-                f" AND (lease_until IS NULL OR lease_until < {_NOW}) ORDER BY updated_at"
-                f" LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING {_RUN_COLUMNS}",
-                (op.owner, op.lease_for, op.workflow_name, op.limit),
+                f" AND (lease_until IS NULL OR lease_until < {_NOW} OR (%s AND owner = %s))"
+                " ORDER BY updated_at LIMIT %s FOR UPDATE SKIP LOCKED)"
+                f" RETURNING {_RUN_COLUMNS}",
+                (op.owner, op.lease_for, op.workflow_name, op.own, op.owner, op.limit),
             ).fetchall()
             return [_run_row(r) for r in rows]
         case RenewLeases():

@@ -51,12 +51,15 @@ class SaveLeasedRun(msgspec.Struct, frozen=True, kw_only=True, tag=True):
 
 class ClaimRuns(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     """Lease to ``owner`` up to ``limit`` of the workflow's ``running``/``waiting`` runs
-    whose lease expired (or that never had one); replies their ``WorkflowRunRecord`` list."""
+    whose lease expired (or that never had one), and with ``own`` those ``owner`` holds
+    already (a restarted workflow actor takes its process's runs back at once); replies
+    their ``WorkflowRunRecord`` list."""
 
     workflow_name: str
     owner: str
     lease_for: float
     limit: int = 100
+    own: bool = False
 
 
 class RenewLeases(msgspec.Struct, frozen=True, kw_only=True, tag=True):

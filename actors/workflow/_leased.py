@@ -21,9 +21,14 @@ from runtime import ActorRef, UnhandledMessage
 __all__ = ["LeasedSnapshots", "leased_port", "node_name"]
 
 
+_NODE = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
 def node_name() -> str:
-    """A name for this process that no other process shares, now or later."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """This process's name as a lease owner: no other process shares it, now or later
+    (the pid and a random part), and every incarnation of a workflow actor in this process
+    uses it, so a restarted actor takes its runs back at once."""
+    return _NODE
 
 
 async def leased_port(store: ActorRef, lease_for: float) -> LeasedSnapshots | None:
@@ -65,12 +70,16 @@ class LeasedSnapshots(StoreSnapshots):
             )
         )
 
-    async def claim(self, workflow_id: str, limit: int) -> list[RunSnapshot]:
-        """Lease to this node up to ``limit`` live runs whose lease expired; their
-        snapshots as last acknowledged."""
+    async def claim(self, workflow_id: str, limit: int, *, own: bool) -> list[RunSnapshot]:
+        """Lease to this node up to ``limit`` live runs whose lease expired (with ``own``,
+        also those this process holds); their snapshots as last acknowledged."""
         records = await self.store.ask(
             ClaimRuns(
-                workflow_name=workflow_id, owner=self.owner, lease_for=self.lease_for, limit=limit
+                workflow_name=workflow_id,
+                owner=self.owner,
+                lease_for=self.lease_for,
+                limit=limit,
+                own=own,
             )
         )
         return [decode(r.snapshot) for r in records]

@@ -215,11 +215,13 @@ class WorkflowActor(Actor):
         node took stops here), then claim runs whose node stopped renewing and continue
         them like recovered runs. A store failure is logged and retried at the next beat;
         runs until the actor stops."""
+        own = True  # at first, the runs of this process's earlier incarnation too
         while True:
             claimed: list[RunSnapshot] = []
             try:
                 await self._renew(port)
-                claimed = await port.claim(self.workflow.id, limit=100)
+                claimed = await port.claim(self.workflow.id, limit=100, own=own)
+                own = False
             except (StoreError, ActorError) as exc:
                 log.warning("workflow %r: leases not kept this beat: %s", self.workflow.id, exc)
             finally:

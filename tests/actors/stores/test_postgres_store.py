@@ -197,6 +197,9 @@ async def test_a_run_is_leased_claimed_once_expired_and_fenced(rt: Mastra, pg_ur
     await store.ask(save("held", "a", "suspended", 60))  # suspending frees the lease
     assert await store.ask(claim) == []
     await store.ask(save("held", "c", "running", 60))  # resumed on another node
+    assert await store.ask(claim) == []  # leased to "c"...
+    mine = ClaimRuns(workflow_name="wf", owner="c", lease_for=60, own=True)
+    assert [r.run_id for r in await store.ask(mine)] == ["held"]  # ...which takes it back
     assert await store.ask(
         RenewLeases(workflow_name="wf", owner="c", run_ids=["held"], lease_for=1)
     ) == ["held"]
