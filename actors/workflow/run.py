@@ -273,7 +273,9 @@ class WorkflowActor(Actor):
                 self.admission.leave()
                 return
             log.info("workflow %r: resuming run %r", self.workflow.id, run_id)
-            await self._go(self._registered(snapshot), save=False)
+            run = self._registered(snapshot)
+            run.writer.saved_status = snapshot.status  # what is stored: its lease is renewed
+            await self._go(run, save=False)
         finally:
             self.admission.release(run_id)
 
