@@ -3,12 +3,19 @@
 The kernel provides ``serve``, ``version`` and ``help``. Other commands (``chat``, ``run``,
 ...) are contributed by installed packages through the ``mastra.commands`` entry-point
 group: each entry point names a ``main(argv: list[str]) -> int`` function.
+
+``serve CONFIG --workers N`` runs N processes, each a full runtime from CONFIG, serving one
+port (``MASTRA_WORKERS=N`` in their environment tells an HTTP server to bind with
+SO_REUSEPORT). It is refused when an actor's factory declares ``single_process`` (a string
+saying why and what to use instead): such an actor keeps its state inside one process.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import pkgutil
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -37,6 +44,7 @@ commands:
 SERVE_EXAMPLES = """examples:
   mastra serve config/default.toml
   MASTRA_PORT=8080 mastra serve config.toml
+  DATABASE_URL=postgresql://app@db/app mastra serve config/postgres.toml --workers 4
 """
 
 
@@ -60,6 +68,71 @@ async def serve(config: RuntimeConfig) -> None:
     log.info("runtime stopped")
 
 
+def _single_process(config: RuntimeConfig) -> str | None:
+    """Why CONFIG cannot run in several processes (an actor declaring ``single_process``),
+    or None. Factories that do not resolve are left to the workers to report."""
+    for actor in config.actors:
+        try:
+            factory = pkgutil.resolve_name(actor.factory)
+        except (ImportError, AttributeError, ValueError):
+            continue
+        reason = getattr(factory, "single_process", None)
+        if isinstance(reason, str) and reason:
+            return f"actor {actor.name!r} ({actor.factory}) cannot be shared: {reason}"
+    return None
+
+
+async def _stop_worker(process: trio.Process) -> None:
+    """SIGTERM (a graceful stop), then SIGKILL if it is still running a minute later."""
+    process.terminate()
+    with trio.move_on_after(60):
+        await process.wait()
+    process.kill()
+
+
+async def _run_worker(command: list[str], index: int, workers: int, ended: trio.Event) -> None:
+    """Run one worker until it exits (then end the others) or is cancelled (SIGTERM)."""
+    env = {**os.environ, "MASTRA_WORKERS": str(workers), "MASTRA_WORKER": str(index)}
+    done = await trio.run_process(command, env=env, check=False, deliver_cancel=_stop_worker)
+    log.error("worker %d exited with code %d; stopping the others", index, done.returncode)
+    ended.set()
+
+
+async def serve_workers(config_path: str, workers: int) -> int:
+    """Run ``workers`` processes serving ``config_path`` until SIGINT/SIGTERM (forwarded to
+    each as SIGTERM; returns 0) or until one exits on its own (the others are stopped;
+    returns 1, for a service manager to restart the whole)."""
+    command = [sys.executable, "-m", "runtime", "serve", config_path]
+    ended = trio.Event()
+    stopping = False
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            for index in range(workers):
+                nursery.start_soon(_run_worker, command, index, workers, ended)
+            log.info("serving %s with %d worker processes", config_path, workers)
+
+            async def on_signal() -> None:
+                nonlocal stopping
+                async for signum in signals:
+                    log.info("received %s; stopping the workers", signal.Signals(signum).name)
+                    stopping = True
+                    ended.set()
+                    return
+
+            nursery.start_soon(on_signal)
+            await ended.wait()
+            nursery.cancel_scope.cancel()
+    return 0 if stopping else 1
+
+
+def _serve_several(path: str, config: RuntimeConfig, workers: int) -> int:
+    problem = _single_process(config)
+    if problem is not None:
+        print(f"mastra serve: --workers {workers}: {problem}", file=sys.stderr)
+        return 2
+    return trio.run(serve_workers, path, workers)
+
+
 def _serve_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="mastra serve",
@@ -68,7 +141,17 @@ def _serve_main(argv: list[str]) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("config", help="path of the TOML configuration file")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes serving the same port (SO_REUSEPORT), each a full runtime; needs"
+        " stores that processes can share (Postgres), not SQLite",
+    )
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        print(f"mastra serve: --workers must be at least 1, got {args.workers}", file=sys.stderr)
+        return 2
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -76,6 +159,8 @@ def _serve_main(argv: list[str]) -> int:
         return 2
     add_config_dir_to_path(args.config)
     configure_logging(config.logging)
+    if args.workers > 1:
+        return _serve_several(args.config, config, args.workers)
     try:
         trio.run(serve, config)
     except ConfigError as exc:  # a user's mistake: the message, no traceback

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 from typing import Any
 
 import msgspec
@@ -24,6 +25,26 @@ log = logging.getLogger("actors.server")
 
 class GetAddress(msgspec.Struct, frozen=True, tag=True):
     """Ask the server for its bound URL (useful with ``port = 0``)."""
+
+
+def _workers() -> int:
+    """How many processes serve this config (``serve --workers N`` sets ``MASTRA_WORKERS``)."""
+    try:
+        return int(os.environ.get("MASTRA_WORKERS", "1"))
+    except ValueError:
+        return 1
+
+
+class _SharedPortConfig(HypercornConfig):
+    """Binds with SO_REUSEPORT (hypercorn does when it has several workers), so every
+    worker process listens on the same port and the kernel spreads connections."""
+
+    def create_sockets(self) -> Any:
+        self.workers = 2
+        try:
+            return super().create_sockets()
+        finally:
+            self.workers = 1
 
 
 class Server(Actor):
@@ -56,7 +77,7 @@ class Server(Actor):
             self.logs = LogTransport(capacity=self.config.log_buffer)
         ctx = AppContext(rt=self.ctx.runtime, config=self.config, logs=self.logs)
         app = build_app(ctx, self.ctx.tracer)
-        hc = HypercornConfig()
+        hc = _SharedPortConfig() if _workers() > 1 else HypercornConfig()
         hc.bind = [f"{self.config.host}:{self.config.port}"]
         hc.graceful_timeout = self.config.grace
         hc.keep_alive_timeout = self.config.idle_timeout

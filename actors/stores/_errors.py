@@ -8,6 +8,7 @@ StoreError                      base of every error a store raises to its caller
 ├── NotFound (LookupError)      the record, thread or run a write needs does not exist
 │   └── UnknownIndex            the vector index does not exist
 ├── IndexExists                 create-index with another dimension or metric than stored
+├── LeaseLost                   a workflow run's lease is held by another node now
 └── StoreUnavailable            the database stayed busy past the retry budget, or failed
 ```
 
@@ -22,6 +23,7 @@ __all__ = [
     "FilterError",
     "IndexExists",
     "InvalidRequest",
+    "LeaseLost",
     "NotFound",
     "StoreError",
     "StoreUnavailable",
@@ -55,6 +57,11 @@ class UnknownIndex(NotFound):
 
 class IndexExists(StoreError):
     """An index of that name exists with another dimension or metric."""
+
+
+class LeaseLost(StoreError):
+    """A node saved a workflow run whose lease another node holds now (it took the run
+    over after this node's lease expired). Nothing was written."""
 
 
 class StoreUnavailable(StoreError):

@@ -15,24 +15,37 @@ import functools
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import apsw
 import outcome
 import trio
 
 from actors.stores._errors import StoreError, StoreUnavailable
-from actors.stores._sql import Database, Failure
+from actors.stores._sql import Failure
 from runtime import Reply
 
-__all__ = ["GroupCommitWriter"]
+__all__ = ["BatchDatabase", "GroupCommitWriter"]
 
 W = TypeVar("W")
-Apply = Callable[[apsw.Connection, W], object]
+Apply = Callable[[Any, W], object]
 AfterCommit = Callable[[Sequence[W], Sequence[object]], None]
 OnCommit = AfterCommit[W]
 
 _Queued = tuple[W, Reply | None]
+
+
+class BatchDatabase(Protocol):
+    """What the writer needs of a database: apply ops in ONE transaction and commit it.
+
+    ``write_batch`` returns one outcome per op (a ``Failure`` for an op that failed alone);
+    it raises ``StoreError`` (typically ``StoreUnavailable``) when nothing was committed.
+    SQLite's ``Database`` and Postgres's ``PgDatabase`` both are one.
+    """
+
+    def write_batch(self, ops: Sequence[Any], apply: Callable[[Any, Any], Any]) -> list[Any]:
+        """Apply ``ops`` in one transaction; one outcome per op."""
+        ...
 
 
 class GroupCommitWriter(Generic[W]):
@@ -47,7 +60,7 @@ class GroupCommitWriter(Generic[W]):
 
     def __init__(
         self,
-        db: Database,
+        db: BatchDatabase,
         apply: Apply[W],
         *,
         queue_size: int = 1024,

@@ -65,6 +65,10 @@ class SqliteStore(Actor):
     concurrency: ClassVar[int] = 256
     uses_nursery: ClassVar[bool] = True
     expected_errors: ClassVar[tuple[type[Exception], ...]] = (StoreError,)
+    single_process: ClassVar[str] = (
+        "a SQLite database file belongs to one process; several processes share"
+        " actors.stores:PostgresStore (url = ...)"
+    )
 
     def __init__(
         self,

@@ -69,6 +69,10 @@ class VectorStore(Actor):
     concurrency: ClassVar[int] = 128
     uses_nursery: ClassVar[bool] = True
     expected_errors: ClassVar[tuple[type[Exception], ...]] = (StoreError,)
+    single_process: ClassVar[str] = (
+        "its indexes live in this process's memory over a SQLite file; several processes"
+        " share actors.stores:PgVectorStore (url = ...)"
+    )
 
     def __init__(
         self,

@@ -4,7 +4,8 @@
 announces the finish to the run's watchers. It never raises ``Exception``: a failing step
 or engine marks the run ``failed``; a final save that fails is logged (the run then resumes
 from its last acknowledged save at the next start). Cancellation from outside (the actor
-stopping) propagates and leaves the run ``running`` in the store.
+stopping) propagates and leaves the run ``running`` in the store. A run whose lease another
+node took over (``lost``) stops where it is and saves nothing: that node continues it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 
 import trio
 
+from actors.stores import LeaseLost
 from actors.workflow._engine import Engine
 from actors.workflow._events import EventHub, finish_event
 from actors.workflow._persist import SnapshotWriter
@@ -38,6 +40,12 @@ class ActiveRun:
     stopped: trio.Event = field(default_factory=trio.Event)
     started: float = 0.0  # for the run's duration metric
     waiters: list[Reply] = field(default_factory=list)  # asks answered when it stops
+    lost: bool = False  # another node holds its lease now
+
+    def lose(self) -> None:
+        """Stop driving this run without saving anything more: another node has it."""
+        self.lost = True
+        self.scope.cancel()
 
     async def execute(self) -> None:
         """Run to a stop (success, failure, suspension, cancel), save it and announce it."""
@@ -50,11 +58,19 @@ class ActiveRun:
         try:
             with self.scope:
                 await self.engine.run()
-            if self.scope.cancelled_caught:
+            if self.scope.cancelled_caught and not self.lost:
                 settle_canceled(snap)
         except Exception as exc:
-            log.exception("workflow %r: run %r failed", snap.workflow_id, snap.run_id)
-            snap.status, snap.error = "failed", f"{type(exc).__name__}: {exc}"
+            if not _lease_lost(exc):
+                log.exception("workflow %r: run %r failed", snap.workflow_id, snap.run_id)
+                snap.status, snap.error = "failed", f"{type(exc).__name__}: {exc}"
+            self.lost = self.lost or _lease_lost(exc)
+        if self.lost:
+            log.warning(
+                "workflow %r: run %r is continued by another node", snap.workflow_id, snap.run_id
+            )
+            self.hub.close()
+            return
         try:
             if self.writer.saved_status != snap.status:
                 await self.writer.commit()
@@ -72,6 +88,18 @@ class ActiveRun:
                 await self.hub.publish(event)
         finally:
             self.hub.close()
+
+
+def _lease_lost(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is, or was caused by, a ``LeaseLost`` (also inside a group)."""
+    seen = 0
+    while exc is not None and seen < 8:  # a short chain suffices
+        if isinstance(exc, LeaseLost):
+            return True
+        if isinstance(exc, BaseExceptionGroup):
+            return any(_lease_lost(e) for e in exc.exceptions)
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def settle_canceled(snapshot: RunSnapshot) -> None:

@@ -42,8 +42,10 @@ class WorkflowDeployment:
     ``memory`` (one object per deployment, so they survive the actor's restarts but not the
     process). ``keep_runs_for`` (seconds): finished runs are deleted that long after their
     last save (``None`` keeps them). ``max_active_runs``: how many runs may be active at
-    once; starts and resumes beyond it wait for a run to end. The actor is named after the
-    workflow id, kind ``workflow``.
+    once; starts and resumes beyond it wait for a run to end. ``lease_for`` (seconds): with
+    a store that keeps leases (Postgres), how long a node that stopped renewing keeps its
+    runs before another node takes them over. The actor is named after the workflow id,
+    kind ``workflow``.
     """
 
     workflow: Workflow
@@ -52,6 +54,7 @@ class WorkflowDeployment:
     memory: MemorySnapshots = field(default_factory=MemorySnapshots)
     keep_runs_for: float | None = None
     max_active_runs: int = 10_000
+    lease_for: float = 30.0
 
     async def spawn_in(self, spawner: Spawner) -> WorkflowRef:
         """Spawn the workflow actor (and its step actors); returns its ``WorkflowRef``."""
@@ -62,6 +65,7 @@ class WorkflowDeployment:
             step_concurrency=self.step_concurrency,
             keep_runs_for=self.keep_runs_for,
             max_active_runs=self.max_active_runs,
+            lease_for=self.lease_for,
         )
         ref = await spawner.spawn(
             actor,

@@ -194,6 +194,11 @@ class SnapshotWriter:
         self._busy = False
         self._changed: trio.Event | None = None  # made by the first waiter of a save
 
+    @property
+    def saving(self) -> bool:
+        """Whether a save is on its way to the store (not acknowledged yet)."""
+        return self._busy
+
     async def commit(self) -> None:
         """Make every change made so far durable."""
         self._requested += 1

@@ -243,11 +243,14 @@ class Workflow:
         step_concurrency: int = 256,
         keep_runs_for: float | None = None,
         max_active_runs: int = 10_000,
+        lease_for: float = 30.0,
     ) -> WorkflowDeployment:
         """A spawnable deployment: snapshots go to the store actor named ``store``
         (``None`` keeps them in memory, lost with the process); with ``keep_runs_for``
         (seconds), finished runs are deleted that long after their last save; at most
-        ``max_active_runs`` runs are active at once (more starts wait for one to end).
+        ``max_active_runs`` runs are active at once (more starts wait for one to end); with
+        a store shared by several nodes (Postgres), a node that stops renewing its leases
+        loses its runs to another node ``lease_for`` seconds later.
 
         Raises ``ValueError`` naming the argument when ``keep_runs_for`` is not a positive
         number of seconds or ``max_active_runs`` is below 1.
@@ -260,12 +263,15 @@ class Workflow:
             )
         if max_active_runs < 1:
             raise ValueError(f"max_active_runs must be >= 1, got {max_active_runs!r}")
+        if not (0 < lease_for < math.inf):
+            raise ValueError(f"lease_for must be a positive number of seconds, got {lease_for!r}")
         return WorkflowDeployment(
             self,
             store=store,
             step_concurrency=step_concurrency,
             keep_runs_for=keep_runs_for,
             max_active_runs=max_active_runs,
+            lease_for=lease_for,
         )
 
     async def spawn_in(self, spawner: Spawner) -> WorkflowRef:

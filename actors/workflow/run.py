@@ -10,6 +10,12 @@ that task when the run stops (deferred replies), so they hold no handler, and a 
 going away does not cancel the run. On start the actor resumes the runs the store still
 records as ``running`` or ``waiting`` (the process died under them); suspended runs wait in
 the store for ``ResumeRun``.
+
+When the store keeps leases (Postgres, shared by several nodes), a node drives a run only
+while it holds the run's lease (see ``actors.stores.lease_messages``): a heartbeat renews the
+leases of its runs every third of ``lease_for`` and claims the runs of nodes that stopped
+renewing, continuing each from its last acknowledged snapshot; a run whose lease it lost
+stops on this node without saving anything more.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from actors.workflow._describe import describe
 from actors.workflow._engine import Engine
 from actors.workflow._errors import InvalidRunState, RunNotFound, WorkflowError
 from actors.workflow._events import EventHub
+from actors.workflow._leased import LeasedSnapshots, leased_port
 from actors.workflow._metrics import RunMetrics
 from actors.workflow._persist import (
     MemorySnapshots,
@@ -105,8 +112,10 @@ class WorkflowActor(Actor):
         step_concurrency: int = 256,
         keep_runs_for: float | None = None,
         max_active_runs: int = 10_000,
+        lease_for: float = 30.0,
     ) -> None:
         self.workflow = workflow
+        self.lease_for = lease_for
         self.graph = workflow.graph
         self.store_name = store
         self.memory = memory
@@ -141,7 +150,14 @@ class WorkflowActor(Actor):
             )
         self.recovering: set[str] = set()  # found running at start, not yet continued
         self.recovery_listed = trio.Event()  # the runs to recover are claimed
-        self.ctx.nursery.start_soon(self._recover)
+        leases = None
+        if isinstance(self.port, StoreSnapshots):
+            leases = await leased_port(self.port.store, self.lease_for)
+        if leases is None:
+            self.ctx.nursery.start_soon(self._recover)
+        else:
+            self.port = leases
+            self.ctx.nursery.start_soon(self._keep_leases, leases)
         if self.keep_runs_for is not None:
             self.ctx.nursery.start_soon(self._prune_finished_runs, self.keep_runs_for)
 
@@ -194,6 +210,52 @@ class WorkflowActor(Actor):
             for run_id in self.recovering:
                 self.admission.release(run_id)
 
+    async def _keep_leases(self, port: LeasedSnapshots) -> None:
+        """The heartbeat: renew the leases of this node's runs (a run whose lease another
+        node took stops here), then claim runs whose node stopped renewing and continue
+        them like recovered runs. A store failure is logged and retried at the next beat;
+        runs until the actor stops."""
+        own = True  # at first, the runs of this process's earlier incarnation too
+        while True:
+            claimed: list[RunSnapshot] = []
+            try:
+                await self._renew(port)
+                claimed = await port.claim(self.workflow.id, limit=100, own=own)
+                own = False
+            except (StoreError, ActorError) as exc:
+                log.warning("workflow %r: leases not kept this beat: %s", self.workflow.id, exc)
+            finally:
+                self.recovery_listed.set()
+            ids = [s.run_id for s in claimed if not self.admission.taken(s.run_id, self.runs)]
+            for run_id in ids:
+                log.info("workflow %r: took over run %r", self.workflow.id, run_id)
+                self.admission.reserve(run_id)
+                self.recovering.add(run_id)
+            if ids:
+                self.ctx.nursery.start_soon(self._recover_claimed, ids)
+            await trio.sleep(port.heartbeat)
+
+    async def _renew(self, port: LeasedSnapshots) -> None:
+        live = ("running", "waiting")
+        driving = [i for i, run in self.runs.items() if run.writer.saved_status in live]
+        held = await port.renew(self.workflow.id, driving + list(self.recovering))
+        for run_id in driving:
+            run = self.runs.get(run_id)
+            if run_id in held or run is None or run.writer.saving:
+                continue  # a save in flight may have just ended or suspended it
+            if run.writer.saved_status in live:
+                log.warning("workflow %r: lost the lease of run %r", self.workflow.id, run_id)
+                run.lose()
+        self.recovering.intersection_update(held | set(self.runs))
+
+    async def _recover_claimed(self, run_ids: list[str]) -> None:
+        try:
+            for run_id in run_ids:
+                await self._recover_one(run_id)
+        finally:
+            for run_id in run_ids:
+                self.admission.release(run_id)
+
     async def _recover_one(self, run_id: str) -> None:
         """Take a slot, re-read the run (it may have been canceled meanwhile), drive it."""
         try:
@@ -211,7 +273,9 @@ class WorkflowActor(Actor):
                 self.admission.leave()
                 return
             log.info("workflow %r: resuming run %r", self.workflow.id, run_id)
-            await self._go(self._registered(snapshot), save=False)
+            run = self._registered(snapshot)
+            run.writer.saved_status = snapshot.status  # what is stored: its lease is renewed
+            await self._go(run, save=False)
         finally:
             self.admission.release(run_id)
 

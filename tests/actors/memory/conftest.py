@@ -7,7 +7,7 @@ import pytest
 
 from actors.llm import HashEmbedConfig, ProviderError, ScriptedConfig, ScriptedModel, spawn_provider
 from actors.llm.messages import ChatRequest, ChatResult
-from actors.stores import SqliteStore, VectorStore
+from actors.stores import PgVectorStore, PostgresStore, SqliteStore, VectorStore
 from runtime import Actor
 from runtime.testing import TestRuntime, open_test_runtime
 
@@ -28,14 +28,20 @@ class RecordingModel(Actor):
         return self.model.answer(msg)
 
 
-@pytest.fixture
-async def t() -> AsyncIterator[TestRuntime]:
-    """A runtime with the hash embedder and both stores (models are added by each test)."""
+@pytest.fixture(params=["sqlite", "postgres"])
+async def t(request: pytest.FixtureRequest) -> AsyncIterator[TestRuntime]:
+    """A runtime with the hash embedder and both stores (models are added by each test),
+    once with SQLite and usearch, once with Postgres and pgvector."""
     async with open_test_runtime() as runtime:
         rt = runtime.rt
         await spawn_provider(rt, "hash", HashEmbedConfig(dimension=256))
-        await rt.spawn(SqliteStore, ":memory:", name="store", kind="store")
-        await rt.spawn(VectorStore, ":memory:", name="default", kind="store")
+        if request.param == "postgres":
+            url = request.getfixturevalue("pg_url")
+            await rt.spawn(PostgresStore, url, name="store", kind="store")
+            await rt.spawn(PgVectorStore, url, name="default", kind="store")
+        else:
+            await rt.spawn(SqliteStore, ":memory:", name="store", kind="store")
+            await rt.spawn(VectorStore, ":memory:", name="default", kind="store")
         yield runtime
 
 

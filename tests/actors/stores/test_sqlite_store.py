@@ -46,14 +46,15 @@ from actors.stores.messages import (
     WorkflowStatus,
 )
 from runtime import ActorRef, Mastra, RuntimeConfig, TelemetryConfig, open_runtime
+from tests.actors.stores.conftest import Backend
 
 
 async def spawn(rt: Mastra, path: str = ":memory:", **kw: Any) -> ActorRef:
     return await rt.spawn(SqliteStore, path, name="store", kind="store", **kw)
 
 
-async def test_records_crud(rt: Mastra) -> None:
-    store = await spawn(rt)
+async def test_records_crud(rt: Mastra, backend: Backend) -> None:
+    store = await backend.store(rt)
     first = await store.ask(Put(collection="kv", id="a", data={"n": 1}))
     await trio.sleep(0.01)
     second = await store.ask(Put(collection="kv", id="a", data={"n": 2}))
@@ -71,8 +72,8 @@ async def test_records_crud(rt: Mastra) -> None:
         await store.ask(Put(collection="", id="x", data=1))
 
 
-async def test_threads_messages_and_working_memory(rt: Mastra) -> None:
-    store = await spawn(rt)
+async def test_threads_messages_and_working_memory(rt: Mastra, backend: Backend) -> None:
+    store = await backend.store(rt)
     await store.ask(SaveThread(id="t1", resource_id="u1", title="hello", metadata={"a": 1}))
     await store.ask(SaveThread(id="t2", resource_id="u1"))
     msgs = [
@@ -113,8 +114,8 @@ async def test_threads_messages_and_working_memory(rt: Mastra) -> None:
     assert (resource.working_memory, resource.metadata) == ("# User", {"plan": "pro"})
 
 
-async def test_workflow_runs_filters_and_paging(rt: Mastra) -> None:
-    store = await spawn(rt)
+async def test_workflow_runs_filters_and_paging(rt: Mastra, backend: Backend) -> None:
+    store = await backend.store(rt)
     for i in range(5):
         await store.ask(
             SaveWorkflowRun(
@@ -150,8 +151,8 @@ async def test_workflow_runs_filters_and_paging(rt: Mastra) -> None:
     assert {r.run_id for r in older.runs} == {"r0", "r1", "r2"}
 
 
-async def test_pruning_runs_deletes_only_old_finished_ones(rt: Mastra) -> None:
-    store = await spawn(rt)
+async def test_pruning_runs_deletes_only_old_finished_ones(rt: Mastra, backend: Backend) -> None:
+    store = await backend.store(rt)
     statuses: list[WorkflowStatus] = ["success", "failed", "canceled", "bailed"]
     statuses += ["pending", "running", "waiting", "suspended"]
     for i, status in enumerate(statuses):
@@ -173,8 +174,8 @@ async def test_pruning_runs_deletes_only_old_finished_ones(rt: Mastra) -> None:
         await store.ask(PruneWorkflowRuns(workflow_name="wf", older_than=0, limit=0))
 
 
-async def test_transaction_is_all_or_nothing(rt: Mastra) -> None:
-    store = await spawn(rt)
+async def test_transaction_is_all_or_nothing(rt: Mastra, backend: Backend) -> None:
+    store = await backend.store(rt)
     ok = await store.ask(
         Transaction(ops=[Put(collection="c", id="1", data=1), Put(collection="c", id="2", data=2)])
     )
@@ -191,8 +192,8 @@ async def test_transaction_is_all_or_nothing(rt: Mastra) -> None:
     assert await store.ask(Get(collection="c", id="3")) is None
 
 
-async def test_group_commit_batches_and_isolates_failures(rt: Mastra, tmp_path: Path) -> None:
-    store = await spawn(rt, str(tmp_path / "g.db"))
+async def test_group_commit_batches_and_isolates_failures(rt: Mastra, backend: Backend) -> None:
+    store = await backend.store(rt, backend.location())
     errors: list[Exception] = []
 
     async def writer(i: int) -> None:
@@ -216,19 +217,21 @@ async def test_group_commit_batches_and_isolates_failures(rt: Mastra, tmp_path: 
     assert batches < writes / 4  # many writes share each commit
 
 
-async def test_file_store_survives_reopen_and_reads_in_parallel(rt: Mastra, tmp_path: Path) -> None:
-    path = str(tmp_path / "s.db")
-    store = await spawn(rt, path)
+async def test_store_survives_reopen_and_reads_in_parallel(rt: Mastra, backend: Backend) -> None:
+    path = backend.location()
+    store = await backend.store(rt, path)
     await store.ask(Put(collection="c", id="x", data={"v": 1}))
     async with trio.open_nursery() as nursery:
         for i in range(20):
             nursery.start_soon(store.ask, Get(collection="c", id="x"))
             nursery.start_soon(store.ask, Put(collection="c", id=f"p{i}", data=i))
     await rt.stop(store)
-    store = await spawn(rt, path)
+    store = await backend.store(rt, path)
     assert (await store.ask(Get(collection="c", id="x"))).data == {"v": 1}
     assert len(await store.ask(ListRecords(collection="c", limit=None))) == 21
     assert await store.ask(CheckIntegrity()) == ["ok"]
+    if backend.name != "sqlite":
+        return
     conn = apsw.Connection(path)
     assert conn.execute("PRAGMA journal_mode").fetchall() == [("wal",)]
     assert conn.execute("PRAGMA user_version").fetchall() == [(SCHEMA_VERSION,)]

@@ -1,0 +1,96 @@
+"""Leases on workflow runs in Postgres (see ``lease_messages``), applied by the store's
+group-commit writer like every other write."""
+
+from __future__ import annotations
+
+import time
+from typing import assert_never
+
+from actors.stores._errors import InvalidRequest, LeaseLost
+from actors.stores._pg import Conn
+from actors.stores._reads import _RUN_COLUMNS, _run_row
+from actors.stores._sql import dump_json
+from actors.stores.lease_messages import ClaimRuns, LeaseWrite, RenewLeases, SaveLeasedRun
+from actors.stores.messages import WorkflowRunRecord
+
+__all__ = ["apply_lease_write"]
+
+_NOW = "extract(epoch from clock_timestamp())"
+_LIVE = "('running', 'waiting')"
+
+
+def apply_lease_write(conn: Conn, op: LeaseWrite) -> object:
+    """Apply one lease write inside the writer's transaction; return its reply."""
+    if op.lease_for < 0:
+        raise InvalidRequest(f"`lease_for` must be >= 0 seconds, got {op.lease_for}")
+    match op:
+        case SaveLeasedRun():
+            return _save(conn, op)
+        case ClaimRuns():
+            if op.limit < 1:
+                raise InvalidRequest(f"`limit` must be >= 1, got {op.limit}")
+            rows = conn.execute(
+                f"UPDATE mastra_workflow_runs SET owner = %s, lease_until = {_NOW} + %s"
+                " WHERE (workflow_name, run_id) IN (SELECT workflow_name, run_id"
+                f" FROM mastra_workflow_runs WHERE workflow_name = %s AND status IN {_LIVE}"
+                f" AND (lease_until IS NULL OR lease_until < {_NOW} OR (%s AND owner = %s))"
+                " ORDER BY updated_at LIMIT %s FOR UPDATE SKIP LOCKED)"
+                f" RETURNING {_RUN_COLUMNS}",
+                (op.owner, op.lease_for, op.workflow_name, op.own, op.owner, op.limit),
+            ).fetchall()
+            return [_run_row(r) for r in rows]
+        case RenewLeases():
+            rows = conn.execute(
+                f"UPDATE mastra_workflow_runs SET lease_until = {_NOW} + %s"
+                " WHERE workflow_name = %s AND owner = %s AND run_id = ANY(%s)"
+                f" AND status IN {_LIVE} RETURNING run_id",
+                (op.lease_for, op.workflow_name, op.owner, op.run_ids),
+            ).fetchall()
+            return sorted(r[0] for r in rows)
+        case _:
+            assert_never(op)
+
+
+def _save(conn: Conn, op: SaveLeasedRun) -> WorkflowRunRecord:
+    if not op.workflow_name or not op.run_id or not op.owner:
+        raise InvalidRequest("`workflow_name`, `run_id` and `owner` must be non-empty strings")
+    live = op.status in ("running", "waiting")
+    now = time.time()
+    row = conn.execute(
+        "INSERT INTO mastra_workflow_runs AS w (workflow_name, run_id, status, snapshot,"
+        " resource_id, created_at, updated_at, owner, lease_until) VALUES (%s, %s, %s, %s,"
+        f" %s, %s, %s, %s, CASE WHEN %s THEN {_NOW} + %s END)"
+        " ON CONFLICT (workflow_name, run_id) DO UPDATE SET status = excluded.status,"
+        " snapshot = excluded.snapshot,"
+        " resource_id = coalesce(excluded.resource_id, w.resource_id),"
+        " updated_at = excluded.updated_at, owner = excluded.owner,"
+        " lease_until = excluded.lease_until"
+        " WHERE w.owner IS NULL OR w.owner = %s OR w.status NOT IN"
+        f" {_LIVE} RETURNING created_at, updated_at, resource_id",
+        (
+            op.workflow_name,
+            op.run_id,
+            op.status,
+            dump_json(op.snapshot, "snapshot"),
+            op.resource_id,
+            now,
+            now,
+            op.owner if live else None,
+            live,
+            op.lease_for,
+            op.owner,
+        ),
+    ).fetchone()
+    if row is None:  # the conflicting row is another node's live run
+        raise LeaseLost(
+            f"workflow run {op.run_id!r} of {op.workflow_name!r} is leased to another node"
+        )
+    return WorkflowRunRecord(
+        workflow_name=op.workflow_name,
+        run_id=op.run_id,
+        status=op.status,
+        snapshot=op.snapshot,
+        resource_id=row[2],
+        created_at=row[0],
+        updated_at=row[1],
+    )

@@ -1,0 +1,201 @@
+"""The store's read operations on Postgres: the same requests and replies as ``_reads``.
+
+``run_pg_read`` runs inside one transaction of a pooled connection. Ids sort by code point
+(``COLLATE "C"``), as they do in SQLite.
+"""
+
+from __future__ import annotations
+
+from typing import Any, assert_never
+
+from actors.stores._errors import InvalidRequest
+from actors.stores._pg import Conn, fetch_row
+from actors.stores._reads import (
+    _RUN_COLUMNS,
+    MESSAGE_COLUMNS,
+    _run_row,
+    message_row,
+    resource_row,
+    thread_row,
+)
+from actors.stores._sql import load_json
+from actors.stores.messages import (
+    CheckIntegrity,
+    Get,
+    GetMessages,
+    GetMessagesById,
+    GetResource,
+    GetThread,
+    GetWorkflowRun,
+    GetWorkingMemory,
+    ListRecords,
+    ListThreads,
+    ListWorkflowRuns,
+    MessageRecord,
+    Record,
+    StoreRead,
+    WorkflowRunPage,
+)
+
+__all__ = ["run_pg_read"]
+
+_THREAD_COLUMNS = "id, resource_id, title, metadata, created_at, updated_at"
+
+
+def _page(limit: int | None, offset: int) -> tuple[int | None, int]:
+    if limit is not None and limit < 0:
+        raise InvalidRequest(f"`limit` must be >= 0, got {limit}")
+    if offset < 0:
+        raise InvalidRequest(f"`offset` must be >= 0, got {offset}")
+    return limit, offset
+
+
+def run_pg_read(conn: Conn, op: StoreRead) -> object:  # noqa: PLR0911, PLR0912 - one per type
+    """Run one read and return its reply value."""
+    match op:
+        case Get():
+            row = conn.execute(
+                "SELECT data, created_at, updated_at FROM mastra_records"
+                " WHERE collection = %s AND id = %s",
+                (op.collection, op.id),
+            ).fetchone()
+            if row is None:
+                return None
+            data = load_json(row[0])
+            return Record(
+                collection=op.collection, id=op.id, data=data, created_at=row[1], updated_at=row[2]
+            )
+        case ListRecords():
+            return _list_records(conn, op)
+        case GetThread():
+            row = conn.execute(
+                f"SELECT {_THREAD_COLUMNS} FROM mastra_threads WHERE id = %s", (op.thread_id,)
+            ).fetchone()
+            return None if row is None else thread_row(row)
+        case ListThreads():
+            limit, offset = _page(op.limit, op.offset)
+            rows = conn.execute(
+                f"SELECT {_THREAD_COLUMNS} FROM mastra_threads WHERE resource_id = %s"
+                ' ORDER BY created_at DESC, id COLLATE "C" LIMIT %s OFFSET %s',
+                (op.resource_id, limit, offset),
+            ).fetchall()
+            return [thread_row(r) for r in rows]
+        case GetMessages():
+            return _messages(conn, op)
+        case GetMessagesById():
+            return _messages_by_id(conn, op)
+        case GetResource():
+            row = conn.execute(
+                "SELECT id, working_memory, metadata, created_at, updated_at"
+                " FROM mastra_resources WHERE id = %s",
+                (op.resource_id,),
+            ).fetchone()
+            return None if row is None else resource_row(row)
+        case GetWorkingMemory():
+            table = "mastra_threads" if op.scope == "thread" else "mastra_resources"
+            row = conn.execute(
+                f"SELECT working_memory FROM {table} WHERE id = %s", (op.id,)
+            ).fetchone()
+            return None if row is None else row[0]
+        case GetWorkflowRun():
+            row = conn.execute(
+                f"SELECT {_RUN_COLUMNS} FROM mastra_workflow_runs"
+                " WHERE workflow_name = %s AND run_id = %s",
+                (op.workflow_name, op.run_id),
+            ).fetchone()
+            return None if row is None else _run_row(row)
+        case ListWorkflowRuns():
+            return _list_runs(conn, op)
+        case CheckIntegrity():
+            fetch_row(conn, "SELECT 1")
+            return ["ok"]
+        case _:
+            assert_never(op)
+
+
+def _list_records(conn: Conn, op: ListRecords) -> list[Record]:
+    limit, offset = _page(op.limit, op.offset)
+    pattern = op.prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = conn.execute(
+        "SELECT id, data, created_at, updated_at FROM mastra_records WHERE collection = %s"
+        " AND id LIKE %s ESCAPE '\\' ORDER BY id COLLATE \"C\" LIMIT %s OFFSET %s",
+        (op.collection, pattern, limit, offset),
+    ).fetchall()
+    return [
+        Record(
+            collection=op.collection,
+            id=r[0],
+            data=load_json(r[1]),
+            created_at=r[2],
+            updated_at=r[3],
+        )
+        for r in rows
+    ]
+
+
+def _messages(conn: Conn, op: GetMessages) -> list[MessageRecord]:
+    if op.last is None:
+        rows = conn.execute(
+            f"SELECT {MESSAGE_COLUMNS} FROM mastra_messages WHERE thread_id = %s"
+            " ORDER BY created_at, seq",
+            (op.thread_id,),
+        ).fetchall()
+        return [message_row(r) for r in rows]
+    limit, _ = _page(op.last, 0)
+    newest = conn.execute(
+        f"SELECT {MESSAGE_COLUMNS} FROM mastra_messages WHERE thread_id = %s"
+        " ORDER BY created_at DESC, seq DESC LIMIT %s",
+        (op.thread_id, limit),
+    ).fetchall()
+    return [message_row(r) for r in reversed(newest)]
+
+
+def _messages_by_id(conn: Conn, op: GetMessagesById) -> list[MessageRecord]:
+    if op.before < 0 or op.after < 0:
+        raise InvalidRequest("`before` and `after` must be >= 0")
+    found: dict[str, MessageRecord] = {}
+    for message_id in op.ids:
+        row = conn.execute(
+            f"SELECT {MESSAGE_COLUMNS} FROM mastra_messages WHERE id = %s", (message_id,)
+        ).fetchone()
+        if row is None:
+            continue
+        hit = message_row(row)
+        key = (hit.created_at, hit.seq)
+        earlier = conn.execute(
+            f"SELECT {MESSAGE_COLUMNS} FROM mastra_messages WHERE thread_id = %s"
+            " AND (created_at, seq) < (%s, %s) ORDER BY created_at DESC, seq DESC LIMIT %s",
+            (hit.thread_id, *key, op.before),
+        ).fetchall()
+        later = conn.execute(
+            f"SELECT {MESSAGE_COLUMNS} FROM mastra_messages WHERE thread_id = %s"
+            " AND (created_at, seq) > (%s, %s) ORDER BY created_at, seq LIMIT %s",
+            (hit.thread_id, *key, op.after),
+        ).fetchall()
+        for m in [hit, *(message_row(r) for r in earlier), *(message_row(r) for r in later)]:
+            found[m.id] = m
+    return sorted(found.values(), key=lambda m: (m.thread_id, m.created_at, m.seq))
+
+
+def _list_runs(conn: Conn, op: ListWorkflowRuns) -> WorkflowRunPage:
+    limit, offset = _page(op.limit, op.offset)
+    clauses: list[str] = []
+    args: list[Any] = []
+    for column, value, cmp in (
+        ("workflow_name", op.workflow_name, "="),
+        ("status", op.status, "="),
+        ("resource_id", op.resource_id, "="),
+        ("created_at", op.from_date, ">="),
+        ("created_at", op.to_date, "<="),
+    ):
+        if value is not None:
+            clauses.append(f"{column} {cmp} %s")
+            args.append(value)
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    total = fetch_row(conn, f"SELECT count(*) FROM mastra_workflow_runs{where}", args)[0]
+    rows = conn.execute(
+        f"SELECT {_RUN_COLUMNS} FROM mastra_workflow_runs{where}"
+        ' ORDER BY created_at DESC, run_id COLLATE "C" LIMIT %s OFFSET %s',
+        [*args, limit, offset],
+    ).fetchall()
+    return WorkflowRunPage(runs=[_run_row(r) for r in rows], total=int(total))

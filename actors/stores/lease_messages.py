@@ -1,0 +1,76 @@
+"""Leases on workflow runs, for stores that several nodes share (``PostgresStore``).
+
+A node drives a run only while it holds the run's lease: the save that puts a run in
+``running`` or ``waiting`` takes (or keeps) the lease for ``lease_for`` seconds, a heartbeat
+renews it, and the save that ends or suspends the run gives it up. A node that stops
+renewing (it died) loses its runs when their leases expire: ``ClaimRuns`` hands them to
+another node (``SELECT ... FOR UPDATE SKIP LOCKED``, so two claimers never get the same run),
+which continues each from its last acknowledged snapshot. A save from a node whose run was
+taken over fails with ``LeaseLost`` and writes nothing. Lease times are the database's
+clock, so the nodes' clocks need not agree.
+
+A store that does not handle these (``SqliteStore``: one process, nothing to share) refuses
+``LeaseSupport`` with ``UnhandledMessage``; workflows then save without leases.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from actors.stores.messages import WorkflowStatus
+
+__all__ = [
+    "ClaimRuns",
+    "LeaseRequest",
+    "LeaseSupport",
+    "LeaseWrite",
+    "RenewLeases",
+    "SaveLeasedRun",
+]
+
+
+class LeaseSupport(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """Replies True: this store keeps leases on workflow runs."""
+
+
+class SaveLeasedRun(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """``SaveWorkflowRun`` by the node ``owner``: a ``running``/``waiting`` run is leased to
+    it for ``lease_for`` seconds, any other status frees the lease. Raises ``LeaseLost``
+    when another node holds the run. Replies the ``WorkflowRunRecord``."""
+
+    workflow_name: str
+    run_id: str
+    status: WorkflowStatus
+    snapshot: Any
+    owner: str
+    lease_for: float
+    resource_id: str | None = None
+
+
+class ClaimRuns(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """Lease to ``owner`` up to ``limit`` of the workflow's ``running``/``waiting`` runs
+    whose lease expired (or that never had one), and with ``own`` those ``owner`` holds
+    already (a restarted workflow actor takes its process's runs back at once); replies
+    their ``WorkflowRunRecord`` list."""
+
+    workflow_name: str
+    owner: str
+    lease_for: float
+    limit: int = 100
+    own: bool = False
+
+
+class RenewLeases(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """Extend ``owner``'s leases on ``run_ids`` by ``lease_for`` seconds from now; replies
+    the ids it still holds (the others were taken over or ended)."""
+
+    workflow_name: str
+    owner: str
+    run_ids: list[str]
+    lease_for: float
+
+
+LeaseWrite = SaveLeasedRun | ClaimRuns | RenewLeases
+LeaseRequest = LeaseWrite | LeaseSupport

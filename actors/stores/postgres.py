@@ -1,0 +1,153 @@
+"""The Postgres store actor: the SQLite store's requests and replies, on a shared database.
+
+```toml
+[[actors]]
+name = "store"
+kind = "store"
+factory = "actors.stores:PostgresStore"
+options = { url = "${DATABASE_URL}" }
+```
+
+Several processes (``serve --workers N``, or several machines) may run a ``PostgresStore``
+against one database. Writes of each process go through one writer thread that commits the
+writes of many senders in one transaction (group commit) and acknowledges each only after
+its commit; reads run on worker threads bounded by the actor's ``CapacityLimiter``. Nothing
+is cached in memory, since other processes write too.
+"""
+
+from __future__ import annotations
+
+import functools
+import typing
+from typing import Any, ClassVar, TypeGuard
+
+import trio
+
+from actors.stores._errors import StoreError
+from actors.stores._pg import PgDatabase
+from actors.stores._pglease import apply_lease_write
+from actors.stores._pgreads import run_pg_read
+from actors.stores._pgwrites import apply_pg_write
+from actors.stores._writer import GroupCommitWriter
+from actors.stores.lease_messages import LeaseRequest, LeaseSupport, LeaseWrite
+from actors.stores.messages import (
+    EnsureThread,
+    GetMessages,
+    LoadThread,
+    StoreRead,
+    StoreRequest,
+    StoreWrite,
+)
+from runtime import Actor, UnhandledMessage
+
+__all__ = ["PostgresStore"]
+
+_WRITE_TYPES: tuple[type, ...] = (*typing.get_args(StoreWrite), *typing.get_args(LeaseWrite))
+_READ_TYPES: tuple[type, ...] = typing.get_args(StoreRead)
+_LEASE_TYPES: tuple[type, ...] = typing.get_args(LeaseWrite)
+
+
+def _is_write(msg: object) -> TypeGuard[StoreWrite | LeaseWrite]:
+    return isinstance(msg, _WRITE_TYPES)
+
+
+def _apply(conn: Any, op: StoreWrite | LeaseWrite) -> object:
+    if isinstance(op, _LEASE_TYPES):
+        return apply_lease_write(conn, op)  # type: ignore[arg-type]
+    return apply_pg_write(conn, op)  # type: ignore[arg-type]
+
+
+def _is_read(msg: object) -> TypeGuard[StoreRead]:
+    return isinstance(msg, _READ_TYPES)
+
+
+class PostgresStore(Actor):
+    """A store actor (kind ``"store"``) over the Postgres database at ``url``.
+
+    Handles every ``StoreRequest`` as ``SqliteStore`` does: a write is acknowledged only
+    after the transaction that holds it committed; reads see committed data only; bad
+    requests raise ``StoreError`` subclasses to the asker without crashing the actor.
+    Migrations run in ``on_start`` (which raises ``StoreUnavailable`` when the database
+    cannot be reached within ``connect_timeout`` seconds). While the database is down each
+    request fails with ``StoreUnavailable`` after at most ``connect_timeout`` seconds; once
+    it is back, requests succeed again without a restart. An asker that gives up on a
+    write may still find it committed later; so may one that got ``StoreUnavailable``
+    because the connection broke during the commit (every write is idempotent by id).
+    """
+
+    concurrency: ClassVar[int] = 256
+    uses_nursery: ClassVar[bool] = True
+    expected_errors: ClassVar[tuple[type[Exception], ...]] = (StoreError,)
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_connections: int = 8,
+        connect_timeout: float = 5.0,
+        max_batch: int = 512,
+        queue_size: int = 1024,
+    ) -> None:
+        self.url = url
+        self._max_connections = max_connections
+        self._connect_timeout = connect_timeout
+        self._max_batch = max_batch
+        self._queue_size = queue_size
+        self._db: PgDatabase | None = None
+        self._writer: GroupCommitWriter[StoreWrite | LeaseWrite] | None = None
+        self._read_limiter = trio.CapacityLimiter(max(1, max_connections - 1))
+
+    async def on_start(self) -> None:
+        """Connect and migrate on a worker thread, then start the writer."""
+        db = PgDatabase(
+            self.url,
+            components=("store",),
+            max_size=self._max_connections,
+            timeout=self._connect_timeout,
+        )
+        await trio.to_thread.run_sync(db.open, limiter=self._read_limiter)
+        self._db = db
+        self._writer = GroupCommitWriter(
+            db, _apply, max_batch=self._max_batch, queue_size=self._queue_size
+        )
+        await self.ctx.nursery.start(self._writer.run)
+
+    async def on_stop(self) -> None:
+        """Commit and acknowledge the writes already accepted, then close the pool."""
+        try:
+            if self._writer is not None:
+                await self._writer.aclose()
+        finally:
+            db, self._db = self._db, None
+            if db is not None:
+                with trio.CancelScope(shield=True):  # bounded by the pool's close timeout
+                    await trio.to_thread.run_sync(db.close)
+
+    async def receive(self, msg: StoreRequest | LeaseRequest) -> Any:
+        """Dispatch a write (lease writes included, see ``lease_messages``) to the
+        group-commit writer and a read to a reader thread."""
+        if self._db is None or self._writer is None:
+            raise StoreError(f"store {self.ctx.name!r} is not open")
+        if isinstance(msg, LeaseSupport):
+            return True
+        if isinstance(msg, LoadThread):
+            await self._writer.submit(EnsureThread(id=msg.thread_id, resource_id=msg.resource_id))
+            return await self._read(GetMessages(thread_id=msg.thread_id, last=msg.last))
+        if _is_write(msg):
+            # The writer answers the asker after the commit; this handler is free at once.
+            await self._writer.enqueue(msg, self.ctx.defer_reply())
+            return None
+        if _is_read(msg):
+            return await self._read(msg)
+        raise UnhandledMessage(f"store {self.ctx.name!r} does not handle {type(msg).__name__}")
+
+    async def _read(self, msg: StoreRead) -> Any:
+        assert self._db is not None
+        read = functools.partial(run_pg_read, op=msg)
+        return await trio.to_thread.run_sync(self._db.read, read, limiter=self._read_limiter)
+
+    @property
+    def commit_stats(self) -> tuple[int, int]:
+        """(transactions committed, writes committed) by this incarnation's writer."""
+        writer = self._writer
+        return (0, 0) if writer is None else (writer.batches, writer.writes)

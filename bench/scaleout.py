@@ -1,0 +1,276 @@
+"""Scale-out benchmark: the same HTTP load against one and two ``serve`` worker processes on
+Postgres, and against one process on SQLite (the baseline), in the same run.
+
+Two loads, each at concurrency 16 over keep-alive connections (spread over the workers by
+the kernel, SO_REUSEPORT): ``POST /api/agents/echo/generate`` with memory (a turn reads its
+thread and appends two messages) and ``POST /api/workflows/three-step/start-async`` (three
+durable steps, the reply after the run finished). After each load the stored messages and
+runs are counted against the 200 answers: ``lost`` is what was acknowledged and is missing.
+
+Postgres comes from ``DATABASE_URL`` when set (a fresh database is created in it), else a
+throwaway cluster is started from the ``pgserver`` wheel (a dev dependency). The summary
+gives ``workers2_vs_1_ratio`` (two workers over one, on Postgres) and
+``pg_vs_sqlite_ratio`` (one worker on Postgres over one process on SQLite), as the mean of
+the two loads' ratios.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import trio
+
+from bench._common import emit, parse_args, percentile
+from bench._load import Connection
+
+ROOT = Path(__file__).resolve().parents[1]
+CONCURRENCY = 16
+_encoder = msgspec.json.Encoder()
+
+PG_CONFIG = """
+[telemetry]
+enabled = false
+
+[logging]
+level = "INFO"
+
+[[actors]]
+name = "store"
+kind = "store"
+factory = "actors.stores:PostgresStore"
+options = { url = "${DATABASE_URL}" }
+
+[[actors]]
+name = "default"
+kind = "store"
+factory = "actors.stores:PgVectorStore"
+options = { url = "${DATABASE_URL}", max_connections = 2 }
+"""
+
+APP_CONFIG = """
+[[actors]]
+name = "scripted"
+kind = "provider"
+factory = "actors.llm:configured_provider"
+options = { type = "scripted", builtin = "echo" }
+
+[[actors]]
+name = "hash"
+kind = "provider"
+factory = "actors.llm:configured_provider"
+options = { type = "hash", dimension = 32 }
+
+[[actors]]
+name = "add"
+factory = "actors.demo.agent:add"
+
+[[actors]]
+name = "echo"
+kind = "agent"
+factory = "actors.demo.agent:echo"
+
+[[actors]]
+name = "three-step"
+kind = "workflow"
+factory = "actors.demo.workflows:three_step_app"
+
+[[actors]]
+name = "server"
+factory = "actors.server:Server"
+options = { host = "127.0.0.1", port = "${MASTRA_PORT}" }
+"""
+
+SQLITE_CONFIG = """
+[telemetry]
+enabled = false
+
+[logging]
+level = "INFO"
+
+[[actors]]
+name = "store"
+kind = "store"
+factory = "actors.stores:SqliteStore"
+options = { path = "${MASTRA_DATA}/mastra.db", synchronous = "normal" }
+
+[[actors]]
+name = "default"
+kind = "store"
+factory = "actors.stores:VectorStore"
+options = { path = "${MASTRA_DATA}/vectors.db", synchronous = "normal" }
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def _database() -> Iterator[str]:
+    """A URL of a fresh database: in ``DATABASE_URL``'s server, or a throwaway cluster."""
+    import psycopg
+
+    given = os.environ.get("DATABASE_URL")
+    if given:
+        name = f"scaleout_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(given, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        yield psycopg.conninfo.make_conninfo(given, dbname=name)
+        return
+    sys.path.insert(0, str(ROOT))
+    from tests.pgcluster import open_cluster
+
+    with open_cluster() as cluster:
+        yield cluster.create_database()
+
+
+@contextlib.contextmanager
+def _serve(config: str, workers: int, env: dict[str, str], directory: Path) -> Iterator[str]:
+    """Run ``serve`` with ``workers`` processes; yields its base URL once every one listens."""
+    path = directory / f"config-{uuid.uuid4().hex[:6]}.toml"
+    path.write_text(config)
+    port = _free_port()
+    log = directory / f"{path.stem}.log"
+    command = [sys.executable, "-m", "runtime", "serve", str(path), "--workers", str(workers)]
+    environ = {**os.environ, **env, "MASTRA_PORT": str(port), "PYTHONPATH": str(ROOT)}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=environ, stderr=out)
+    try:
+        deadline = time.monotonic() + 60
+        while log.read_bytes().count(b"serving HTTP on") < workers:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"serve did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+
+
+async def _drive(url: str, seconds: float, load: str, tag: str) -> dict[str, Any]:
+    """``load`` (generate or workflow) at ``CONCURRENCY`` for ``seconds``; rps, p50, p99
+    and the acknowledged count (200 answers)."""
+    latencies: list[float] = []
+    errors = 0
+
+    async def worker(w: int) -> None:
+        nonlocal errors
+        connection = await Connection.open(url)
+        try:
+            end = time.perf_counter() + seconds
+            i = 0
+            while time.perf_counter() < end:
+                i += 1
+                if load == "generate":
+                    path = "/api/agents/echo/generate"
+                    memory = {"thread": f"{tag}-{w}", "resource": tag}
+                    body: dict[str, Any] = {"messages": f"hello {i}", "memory": memory}
+                else:
+                    path = f"/api/workflows/three-step/start-async?runId={tag}-{w}-{i}"
+                    body = {"inputData": {"value": i}}
+                response, took = await connection.post(path, _encoder.encode(body))
+                if response.status == 200:
+                    latencies.append(took)
+                else:
+                    errors += 1
+        finally:
+            await connection.aclose()
+
+    start = time.perf_counter()
+    async with trio.open_nursery() as nursery:
+        for w in range(CONCURRENCY):
+            nursery.start_soon(worker, w)
+    elapsed = time.perf_counter() - start
+    return {
+        "rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(percentile(latencies, 0.5) * 1e3, 2),
+        "p99_ms": round(percentile(latencies, 0.99) * 1e3, 2),
+        "acknowledged": len(latencies),
+        "errors": errors,
+    }
+
+
+async def _stored(url: str, load: str, tag: str) -> int:
+    """What the store holds of a load: messages of its threads, or its successful runs."""
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        if load == "workflow":
+            page = await client.get("/api/workflows/three-step/runs?status=success&perPage=1")
+            return int(page.json()["total"])
+        total = 0
+        for w in range(CONCURRENCY):
+            reply = await client.get(f"/api/memory/threads/{tag}-{w}/messages?agentId=echo")
+            if reply.status_code == 200:
+                total += int(reply.json()["total"])
+        return total
+
+
+async def _case(name: str, url: str, seconds: float) -> dict[str, dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    await _drive(url, 0.5, "generate", f"{name}-warm")  # connections, imports, caches
+    for load in ("generate", "workflow"):
+        tag = f"{name}-{load}"
+        row = await _drive(url, seconds, load, tag)
+        stored = await _stored(url, load, tag)
+        expected = row["acknowledged"] * (2 if load == "generate" else 1)
+        row["lost"] = max(0, expected - stored)
+        rows[load] = row
+        emit({"case": name, "load": load, "concurrency": CONCURRENCY, **row})
+    return rows
+
+
+def _ratio(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]) -> float:
+    ratios = [a[load]["rps"] / b[load]["rps"] for load in a if b[load]["rps"]]
+    return round(sum(ratios) / len(ratios), 3) if ratios else 0.0
+
+
+async def main(quick: bool) -> None:
+    seconds = 2.5 if quick else 10.0
+    results: dict[str, dict[str, dict[str, Any]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        with _database() as url:
+            for name, workers in (("pg_workers1", 1), ("pg_workers2", 2)):
+                env = {"DATABASE_URL": url}
+                with _serve(PG_CONFIG + APP_CONFIG, workers, env, directory) as base:
+                    results[name] = await _case(name, base, seconds)
+        env = {"MASTRA_DATA": str(directory / "sqlite")}
+        with _serve(SQLITE_CONFIG + APP_CONFIG, 1, env, directory) as base:
+            results["sqlite"] = await _case("sqlite", base, seconds)
+    emit(
+        {
+            "bench": "scaleout",
+            "quick": quick,
+            "concurrency": CONCURRENCY,
+            "pg_workers1_generate_rps": results["pg_workers1"]["generate"]["rps"],
+            "pg_workers2_generate_rps": results["pg_workers2"]["generate"]["rps"],
+            "sqlite_generate_rps": results["sqlite"]["generate"]["rps"],
+            "pg_workers1_workflow_rps": results["pg_workers1"]["workflow"]["rps"],
+            "pg_workers2_workflow_rps": results["pg_workers2"]["workflow"]["rps"],
+            "sqlite_workflow_rps": results["sqlite"]["workflow"]["rps"],
+            "workers2_vs_1_ratio": _ratio(results["pg_workers2"], results["pg_workers1"]),
+            "pg_vs_sqlite_ratio": _ratio(results["pg_workers1"], results["sqlite"]),
+            "lost": sum(row["lost"] for case in results.values() for row in case.values()),
+            "errors": sum(row["errors"] for case in results.values() for row in case.values()),
+        }
+    )
+
+
+if __name__ == "__main__":
+    args = parse_args(__doc__ or "")
+    trio.run(main, args.quick)

@@ -1,0 +1,43 @@
+"""A two-step workflow for the take-over test: each step appends what it does, and on which
+node (``NODE``), to the file ``EXEC_LOG``; the second step never ends on node ``a``."""
+
+from __future__ import annotations
+
+import os
+
+import msgspec
+import trio
+
+from actors.workflow import StepContext, Workflow, step
+
+
+class Count(msgspec.Struct, frozen=True):
+    """The number carried from step to step."""
+
+    n: int
+
+
+def _append(line: str) -> None:
+    with open(os.environ["EXEC_LOG"], "a") as log:
+        log.write(line + "\n")
+
+
+async def _first(ctx: StepContext[Count]) -> Count:
+    await trio.to_thread.run_sync(_append, f"first {os.environ['NODE']}")
+    return Count(ctx.input_data.n + 1)
+
+
+async def _second(ctx: StepContext[Count]) -> Count:
+    await trio.to_thread.run_sync(_append, f"second {os.environ['NODE']}")
+    if os.environ["NODE"] == "a":
+        await trio.sleep_forever()  # node a is killed in the middle of this step
+    return Count(ctx.input_data.n * 10)
+
+
+relay = (
+    Workflow("relay", Count, Count)
+    .then(step("first", Count, Count, _first))
+    .then(step("second", Count, Count, _second))
+    .commit()
+)
+relay_app = relay.deploy(store="store", lease_for=1.5)
