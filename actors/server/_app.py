@@ -15,6 +15,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from actors.server._context import AppContext
+from actors.stores import StoreUnavailable
 from actors.server._http import BadRequest, NotFound, json_response
 from actors.server._middleware import AuthMiddleware, BodyLimitMiddleware, TracingMiddleware
 from actors.server._openapi import openapi_document
@@ -100,7 +101,18 @@ async def _client_gone(request: Request, _: Exception) -> Response:
     return Response(status_code=499)
 
 
+async def _store_down(request: Request, exc: BaseException) -> Response:
+    """The database is unreachable or failed a commit: nothing was written, try later."""
+    log.warning("%s %s: %s", request.method, request.url.path, exc)
+    return json_response({"error": f"Store unavailable: {exc}"}, status=503)
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
+    cause: BaseException | None = exc
+    while cause is not None:  # an actor that failed because its store is down
+        if isinstance(cause, StoreUnavailable):
+            return await _store_down(request, cause)
+        cause = cause.__cause__
     log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     if _is_openai(request):
         return openai_api.openai_error(500, "Internal server error")
@@ -153,6 +165,7 @@ def build_app(ctx: AppContext, tracer: Any) -> Starlette:
             NotFound: _not_found,
             HTTPException: _http_error,
             ClientDisconnect: _client_gone,
+            StoreUnavailable: _store_down,
             Exception: _server_error,
         },
     )

@@ -24,6 +24,7 @@ from actors.llm import (
     RateLimitedError,
 )
 from actors.server._context import AppContext
+from actors.stores import StoreUnavailable
 from actors.server._sse import EventStream
 from runtime import ActorCrashed, ActorStopped, AskTimeout
 
@@ -38,8 +39,21 @@ __all__ = [
 
 log = logging.getLogger("actors.server")
 
-_TURN_ERRORS = (ProviderError, StructuredOutputError, AskTimeout, ActorCrashed, ActorStopped)
-_STREAM_ERRORS = (ProviderError, StructuredOutputError, ActorCrashed, ActorStopped)
+_TURN_ERRORS = (
+    ProviderError,
+    StructuredOutputError,
+    StoreUnavailable,
+    AskTimeout,
+    ActorCrashed,
+    ActorStopped,
+)
+_STREAM_ERRORS = (
+    ProviderError,
+    StructuredOutputError,
+    StoreUnavailable,
+    ActorCrashed,
+    ActorStopped,
+)
 _SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 Blame = Literal["request", "rate_limit", "timeout", "upstream", "unavailable"]

@@ -5,7 +5,11 @@ announces the finish to the run's watchers. It never raises ``Exception``: a fai
 or engine marks the run ``failed``; a final save that fails is logged (the run then resumes
 from its last acknowledged save at the next start). Cancellation from outside (the actor
 stopping) propagates and leaves the run ``running`` in the store. A run whose lease another
-node took over (``lost``) stops where it is and saves nothing: that node continues it.
+node took over (``lost``) stops where it is and saves nothing: that node continues it. So
+does a run whose store became unavailable (``store_failure``, the error its waiting callers
+get): nothing past its last acknowledged save is durable, a ``failed`` could not be either,
+and the stored run continues when it is recovered (by a lease's expiry on Postgres, else at
+the next start).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass, field
 
 import trio
 
-from actors.stores import LeaseLost
+from actors.stores import LeaseLost, StoreUnavailable
 from actors.workflow._engine import Engine
 from actors.workflow._events import EventHub, finish_event
 from actors.workflow._persist import SnapshotWriter
@@ -41,6 +45,7 @@ class ActiveRun:
     started: float = 0.0  # for the run's duration metric
     waiters: list[Reply] = field(default_factory=list)  # asks answered when it stops
     lost: bool = False  # another node holds its lease now
+    store_failure: StoreUnavailable | None = None  # the store went away under it
 
     def lose(self) -> None:
         """Stop driving this run without saving anything more: another node has it."""
@@ -61,13 +66,19 @@ class ActiveRun:
             if self.scope.cancelled_caught and not self.lost:
                 settle_canceled(snap)
         except Exception as exc:
-            if not _lease_lost(exc):
+            self.lost = self.lost or _caused_by(exc, LeaseLost) is not None
+            store_down = _caused_by(exc, StoreUnavailable)
+            if isinstance(store_down, StoreUnavailable):
+                self.store_failure = store_down
+            elif not self.lost:
                 log.exception("workflow %r: run %r failed", snap.workflow_id, snap.run_id)
                 snap.status, snap.error = "failed", f"{type(exc).__name__}: {exc}"
-            self.lost = self.lost or _lease_lost(exc)
-        if self.lost:
+        if self.lost or self.store_failure is not None:
             log.warning(
-                "workflow %r: run %r is continued by another node", snap.workflow_id, snap.run_id
+                "workflow %r: run %r stops where its last save left it: %s",
+                snap.workflow_id,
+                snap.run_id,
+                self.store_failure or "another node continues it",
             )
             self.hub.close()
             return
@@ -90,16 +101,17 @@ class ActiveRun:
             self.hub.close()
 
 
-def _lease_lost(exc: BaseException | None) -> bool:
-    """Whether ``exc`` is, or was caused by, a ``LeaseLost`` (also inside a group)."""
+def _caused_by(exc: BaseException | None, kind: type[BaseException]) -> BaseException | None:
+    """The ``kind`` exception ``exc`` is, or was caused by (also inside a group), or None."""
     seen = 0
     while exc is not None and seen < 8:  # a short chain suffices
-        if isinstance(exc, LeaseLost):
-            return True
+        if isinstance(exc, kind):
+            return exc
         if isinstance(exc, BaseExceptionGroup):
-            return any(_lease_lost(e) for e in exc.exceptions)
+            found = [_caused_by(e, kind) for e in exc.exceptions]
+            return next((f for f in found if f is not None), None)
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
-    return False
+    return None
 
 
 def settle_canceled(snapshot: RunSnapshot) -> None:

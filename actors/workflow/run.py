@@ -416,7 +416,9 @@ class WorkflowActor(Actor):
             await self._execute(run)
         finally:
             for reply in run.waiters:
-                if run.stopped.is_set():
+                if run.store_failure is not None:
+                    reply.set_error(run.store_failure)
+                elif run.stopped.is_set():
                     reply.set_value(RunResult.of(run.snapshot))
                 else:
                     reply.set_error(ActorStopped(f"workflow {self.workflow.id!r} stopped"))
