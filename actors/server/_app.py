@@ -18,7 +18,16 @@ from actors.server._context import AppContext
 from actors.server._http import BadRequest, NotFound, json_response
 from actors.server._middleware import AuthMiddleware, BodyLimitMiddleware, TracingMiddleware
 from actors.server._openapi import openapi_document
-from actors.server.routes import agents, memory, tools, vectors, workflows
+from actors.server.routes import (
+    agents,
+    memory,
+    observability,
+    studio,
+    system,
+    tools,
+    vectors,
+    workflows,
+)
 
 __all__ = ["build_app"]
 
@@ -89,6 +98,8 @@ def route_table() -> list[BaseRoute]:
         *tools.routes(),
         *workflows.routes(),
         *vectors.routes(),
+        *system.routes(),
+        *observability.routes(),
     ]
 
 
@@ -114,7 +125,7 @@ def build_app(ctx: AppContext, tracer: Any) -> Starlette:
         middleware.append(Middleware(AuthMiddleware, tokens=config.tokens))
     middleware.append(Middleware(BodyLimitMiddleware, limit=config.body_limit))
     app = Starlette(
-        routes=route_table(),
+        routes=route_table() + (studio.routes() if config.studio_dir else []),
         middleware=middleware,
         exception_handlers={
             BadRequest: _bad_request,
@@ -125,4 +136,6 @@ def build_app(ctx: AppContext, tracer: Any) -> Starlette:
         },
     )
     app.state.ctx = ctx
+    if config.studio_dir:
+        studio.install(app, config.studio_dir)
     return app

@@ -60,3 +60,6 @@ class ServerConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     """``/health`` answers 503 for an actor restarted more often than this in a minute."""
     memory_store: str = "store"
     """The SQLite store actor whose threads the memory routes serve."""
+    studio_dir: str = ""
+    """An unpacked Mastra Studio (``dist/studio`` of the ``mastra`` npm package) to serve at
+    ``/`` on the API's port; empty serves none. ``mastra studio`` fetches one and sets it."""

@@ -37,6 +37,7 @@ class Server(Actor):
 
     def __init__(self, config: ServerConfig | None = None, **options: Any) -> None:
         self.address = ""
+        self._app: Any = None
         self._shutdown = trio.Event()
         self._finished = trio.Event()
         if config is not None:
@@ -49,7 +50,7 @@ class Server(Actor):
 
     async def on_start(self) -> None:
         ctx = AppContext(rt=self.ctx.runtime, config=self.config)
-        app = build_app(ctx, self.ctx.tracer)
+        app = self._app = build_app(ctx, self.ctx.tracer)
         hc = HypercornConfig()
         hc.bind = [f"{self.config.host}:{self.config.port}"]
         hc.graceful_timeout = self.config.grace
@@ -72,6 +73,9 @@ class Server(Actor):
         if not self.address:
             return  # never started serving
         self._shutdown.set()
+        studio = getattr(self._app.state, "studio", None)
+        if studio is not None:
+            studio.stopping.set()  # ends the pages' refresh streams, which never end alone
         await self._finished.wait()
         log.info("HTTP server on %s stopped", self.address)
 
