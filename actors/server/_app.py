@@ -26,6 +26,7 @@ from actors.server.routes import (
     system,
     tools,
     vectors,
+    workflow_streams,
     workflows,
 )
 
@@ -93,12 +94,13 @@ def route_table() -> list[BaseRoute]:
     return [
         Route("/health", health, methods=["GET"]),
         Route("/api/openapi.json", openapi, methods=["GET"]),
+        *system.routes(),
         *agents.routes(),
         *memory.routes(),
         *tools.routes(),
         *workflows.routes(),
+        *workflow_streams.routes(),
         *vectors.routes(),
-        *system.routes(),
         *observability.routes(),
     ]
 

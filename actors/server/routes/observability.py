@@ -3,7 +3,8 @@
 ``GET /api/observability/traces`` (and ``/traces/light``) answer ``{"pagination": {total,
 page, perPage, hasMore}, "spans": [root, ...]}``, newest first; ``GET .../traces/:traceId``
 (and ``/light``) ``{"traceId", "spans"}``; ``GET .../traces/:traceId/spans/:spanId``
-``{"span"}``. Without an ``observability`` actor (traces not kept) the lists are empty and
+``{"span"}``; ``POST .../traces/query`` the cursor-paged rows of Studio's trace list.
+Without an ``observability`` actor (traces not kept) the lists are empty and
 a trace is a 404. Filters come as query parameters, flat (``entityId=echo``) or as the
 JSON objects ``filters``, ``pagination`` and ``orderBy``; a bad value is a 400 naming it.
 """
@@ -11,7 +12,7 @@ JSON objects ``filters``, ``pagination`` and ``orderBy``; a bad value is a 400 n
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from starlette.requests import Request
@@ -20,7 +21,7 @@ from starlette.routing import Route
 
 from actors.observability import GetTrace, ListTraces, TraceFilter, TracePage, light
 from actors.server._context import AppContext
-from actors.server._http import BadRequest, Issue, NotFound, json_response
+from actors.server._http import BadRequest, Issue, NotFound, decode_body, json_response
 from runtime import ActorRef
 
 __all__ = ["routes", "trace_filter"]
@@ -115,6 +116,29 @@ def trace_filter(request: Request) -> TraceFilter:
     )
 
 
+class _TimeRange(msgspec.Struct, frozen=True, kw_only=True):
+    start: datetime | None = msgspec.field(default=None, name="from")
+    end: datetime | None = msgspec.field(default=None, name="to")
+
+
+class _Order(msgspec.Struct, frozen=True, kw_only=True):
+    field: Literal["startedAt", "endedAt"] = "startedAt"
+    direction: Literal["ASC", "DESC", "asc", "desc"] = "desc"
+
+
+class _Cursor(msgspec.Struct, frozen=True, kw_only=True):
+    limit: Annotated[int, msgspec.Meta(ge=1, le=_MAX_PER_PAGE)] = 25
+    after: str | None = None
+
+
+class _TraceQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """``POST /api/observability/traces/query`` (the cursor form Studio's list uses)."""
+
+    timeRange: _TimeRange = _TimeRange()
+    orderBy: list[_Order] = []
+    page: _Cursor = _Cursor()
+
+
 def _observability(request: Request) -> ActorRef | None:
     return AppContext.of(request).rt.lookup("observability", kind="observability")
 
@@ -178,11 +202,54 @@ async def get_span(request: Request) -> Response:
     raise NotFound(f"Span with ID {span_id} not found")
 
 
+def _query_row(root: dict[str, Any]) -> dict[str, Any]:
+    keys = ("traceId", "parentSpanId", "name", "createdAt", "metadata", "entityId")
+    row = {key: root.get(key) for key in keys}
+    row.update(
+        rootSpanId=root["spanId"],
+        inputPreview=None,
+        entityName=root.get("entityName"),
+        entityType=root.get("entityType"),
+        threadId=None,
+        resourceId=None,
+        environment=None,
+        status=root["status"],
+        startedAt=root.get("startedAt"),
+        endedAt=root.get("endedAt"),
+    )
+    return row
+
+
+async def query_traces(request: Request) -> Response:
+    """Trace rows started within ``timeRange``, ``page.limit`` at a time after the cursor
+    ``page.after``: ``{"traces": [...], "page": {"next": cursor | null}}``."""
+    body = await decode_body(request, _TraceQuery)
+    after = body.page.after or "0"
+    if not after.isdigit() or int(after) % body.page.limit:
+        raise BadRequest([Issue(field="page.after", message="unknown cursor", path="$.page.after")])
+    order = body.orderBy[0] if body.orderBy else _Order()
+    query = TraceFilter(
+        page=int(after) // body.page.limit,
+        per_page=body.page.limit,
+        started_from=_utc(body.timeRange.start),
+        started_to=_utc(body.timeRange.end),
+        order_by=order.field,
+        descending=order.direction.upper() == "DESC",
+    )
+    ref = _observability(request)
+    page = TracePage(total=0, roots=[]) if ref is None else await ref.ask(ListTraces(query))
+    end = int(after) + len(page.roots)
+    following = str(end) if end < page.total else None
+    rows = [_query_row(root) for root in page.roots]
+    return json_response({"traces": rows, "page": {"next": following, "limit": body.page.limit}})
+
+
 def routes() -> list[Route]:
     """The observability routes."""
     base = "/api/observability/traces"
     return [
         Route(base, list_traces, methods=["GET"]),
+        Route(f"{base}/query", query_traces, methods=["POST"]),
         Route(f"{base}/light", list_traces_light, methods=["GET"]),
         Route(f"{base}/{{trace_id}}", get_trace, methods=["GET"]),
         Route(f"{base}/{{trace_id}}/light", get_trace_light, methods=["GET"]),
