@@ -90,8 +90,8 @@ def span_record(span: ReadableSpan) -> Record | None:
         return None
     attrs = dict(span.attributes or {})
     span_type, entity_type, entity_name = _classify(span, attrs)
-    parent = span.parent
-    parent_id = None if parent is None or parent.is_remote else f"{parent.span_id:016x}"
+    parent = span.parent  # remote too: actor hops carry their parent in the envelope
+    parent_id = None if parent is None else f"{parent.span_id:016x}"
     ended = iso(span.end_time)
     record: Record = {
         "traceId": f"{ctx.trace_id:032x}",

@@ -68,10 +68,22 @@ def _matches(root: Record, query: TraceFilter) -> bool:
     return not (query.started_to is not None and (started is None or started > query.started_to))
 
 
+def _depth(span_id: str, parents: dict[str, str | None]) -> int:
+    """How many ancestors of ``span_id`` are in the trace (a cycle stops the count)."""
+    depth, seen = 0, {span_id}
+    parent = parents.get(span_id)
+    while parent is not None and parent in parents and parent not in seen:
+        seen.add(parent)
+        depth += 1
+        parent = parents.get(parent)
+    return depth
+
+
 def listed_root(spans: list[Record]) -> Record:
     """The trace's root as listed, with its status: the earliest span whose parent is not in
     the trace. A root that names no entity (the HTTP request) takes the entity and span type
-    of the outermost run inside it, so ``entityId=echo`` finds the requests that ran it."""
+    of the outermost run inside it (the one with the fewest ancestors), so ``entityId=echo``
+    finds the requests that ran it."""
     ids = {span["spanId"] for span in spans}
     tops = [s for s in spans if s.get("parentSpanId") is None or s["parentSpanId"] not in ids]
     first: Record = min(tops or spans, key=lambda s: str(s.get("startedAt") or ""))
@@ -79,7 +91,8 @@ def listed_root(spans: list[Record]) -> Record:
     if root.get("entityType") is None:
         runs = [s for s in spans if s.get("entityType") is not None]
         if runs:
-            outer = min(runs, key=lambda s: str(s.get("startedAt") or ""))
+            parents = {s["spanId"]: s.get("parentSpanId") for s in spans}
+            outer = min(runs, key=lambda s: _depth(s["spanId"], parents))
             for key in ("entityType", "entityId", "entityName", "spanType"):
                 root[key] = outer[key]
     root["status"] = status_of(root)
