@@ -16,12 +16,14 @@ import argparse
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import trio
 
 from actors.commands._common import UsageError, command_parser, load_app_config, run_command
+from actors.commands._studio import StudioSetup, announce_studio, studio_directory
 from actors.commands._watch import Watcher
 from runtime import (
     ActorCrashed,
@@ -39,6 +41,7 @@ log = logging.getLogger("actors.commands.dev")
 EXAMPLES = [
     "mastra dev config.toml",
     "mastra dev config/default.toml --watch src/myapp --interval 0.5",
+    "mastra dev config/default.toml --studio",
 ]
 _FAILURES = (ActorCrashed, RestartIntensityExceeded, ConfigError)
 
@@ -51,8 +54,13 @@ class Incarnation:
     a failure after the start is logged and ends the task. ``stop`` stops it gracefully.
     """
 
-    def __init__(self, config: RuntimeConfig) -> None:
+    def __init__(
+        self,
+        config: RuntimeConfig,
+        opener: Callable[[RuntimeConfig], AbstractAsyncContextManager[Mastra]] = open_runtime,
+    ) -> None:
         self.config = config
+        self.opener = opener
         self.rt: Mastra | None = None
         self._stop = trio.Event()
         self.done = trio.Event()
@@ -61,7 +69,7 @@ class Incarnation:
         """Run the runtime until ``stop``. Cancellation stops every actor (``on_stop`` runs)."""
         started = False
         try:
-            async with open_runtime(self.config) as self.rt:
+            async with self.opener(self.config) as self.rt:
                 names = ", ".join(a.name for a in self.config.actors) or "no actors"
                 log.info("dev: runtime up from %s (%s)", self.config.source, names)
                 started = True
@@ -84,9 +92,13 @@ class Incarnation:
 
 class Reloader:
     """The reload loop: one incarnation at a time, run in ``nursery``; ``current`` is the
-    running one (``None`` after a failed start)."""
+    running one (``None`` after a failed start). With ``studio``, every runtime serves
+    Studio and keeps its traces (in one store across restarts)."""
 
-    def __init__(self, nursery: trio.Nursery, path: str, watcher: Watcher) -> None:
+    def __init__(
+        self, nursery: trio.Nursery, path: str, watcher: Watcher, studio: StudioSetup | None = None
+    ) -> None:
+        self.studio = studio
         self.nursery = nursery
         self.path = path
         self.watcher = watcher
@@ -97,9 +109,14 @@ class Reloader:
         """Start ``config``'s runtime and return once it is up; raises what kept it from
         starting (``ConfigError``, ``ActorCrashed``). Cancellation stops it half-started."""
         configure_logging(config.logging)
-        incarnation = Incarnation(config)
+        if self.studio is None:
+            incarnation = Incarnation(config)
+        else:
+            incarnation = Incarnation(self.studio.apply(config), self.studio.open_runtime)
         await self.nursery.start(incarnation.run)
         self.current = incarnation
+        if self.studio is not None and incarnation.rt is not None:
+            await announce_studio(incarnation.rt, incarnation.config)
 
     async def stop(self) -> None:
         """Stop the running runtime, if any, and wait for it. Cancellation cancels its actors
@@ -158,8 +175,15 @@ async def _cancel_on_signal(signals: AsyncIterator[int], scope: trio.CancelScope
         return
 
 
-async def develop(path: str, config: RuntimeConfig, watch: list[Path], interval: float) -> int:
-    """Serve ``config`` (loaded from ``path``) and reload on changes until SIGINT/SIGTERM.
+async def develop(
+    path: str,
+    config: RuntimeConfig,
+    watch: list[Path],
+    interval: float,
+    studio: StudioSetup | None = None,
+) -> int:
+    """Serve ``config`` (loaded from ``path``) and reload on changes until SIGINT/SIGTERM;
+    with ``studio``, serve Studio too.
 
     Returns 0 after a signal, 2 when the first start fails with a ``ConfigError``.
     """
@@ -167,7 +191,7 @@ async def develop(path: str, config: RuntimeConfig, watch: list[Path], interval:
     await watcher.prime()
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
-            dev = Reloader(nursery, path, watcher)
+            dev = Reloader(nursery, path, watcher, studio)
             with trio.CancelScope() as watching:
                 nursery.start_soon(_cancel_on_signal, signals, watching)
                 try:
@@ -203,6 +227,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--interval", type=float, default=1.0, help="seconds between polls (default: 1.0)"
     )
+    parser.add_argument(
+        "--studio",
+        action="store_true",
+        help="also serve Mastra Studio at / on the server's port (fetched once, then cached)",
+    )
+    parser.add_argument(
+        "--studio-dir", metavar="DIR", help="serve this unpacked Studio (implies --studio)"
+    )
     return parser
 
 
@@ -217,7 +249,11 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"--watch: no such file or directory: {missing[0]}")
         config = load_app_config(args.config)
         watch = [Path(p) for p in args.watch]
-        return trio.run(develop, args.config, config, watch, args.interval)
+        studio = None
+        if args.studio or args.studio_dir is not None:
+            studio = StudioSetup(studio_directory(args.studio_dir))
+            studio.apply(config)  # no HTTP server: a usage error before anything starts
+        return trio.run(develop, args.config, config, watch, args.interval, studio)
 
     return run_command("dev", _parser(), argv, body)
 

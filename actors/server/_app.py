@@ -15,7 +15,6 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from actors.server._context import AppContext
-from actors.stores import StoreUnavailable
 from actors.server._http import BadRequest, NotFound, json_response
 from actors.server._middleware import AuthMiddleware, BodyLimitMiddleware, TracingMiddleware
 from actors.server._openapi import openapi_document
@@ -25,11 +24,16 @@ from actors.server.routes import (
     logs,
     mcp,
     memory,
+    observability,
     openai_api,
+    studio,
+    system,
     tools,
     vectors,
+    workflow_streams,
     workflows,
 )
+from actors.stores import StoreUnavailable
 
 __all__ = ["build_app"]
 
@@ -124,15 +128,18 @@ def route_table() -> list[BaseRoute]:
     return [
         Route("/health", health, methods=["GET"]),
         Route("/api/openapi.json", openapi, methods=["GET"]),
+        *system.routes(),
         *agents.routes(),
         *agent_socket.routes(),
         *memory.routes(),
         *tools.routes(),
         *workflows.routes(),
+        *workflow_streams.routes(),
         *vectors.routes(),
         *mcp.routes(),
         *logs.routes(),
         *openai_api.routes(),
+        *observability.routes(),
     ]
 
 
@@ -158,7 +165,7 @@ def build_app(ctx: AppContext, tracer: Any) -> Starlette:
         middleware.append(Middleware(AuthMiddleware, tokens=config.tokens))
     middleware.append(Middleware(BodyLimitMiddleware, limit=config.body_limit))
     app = Starlette(
-        routes=route_table(),
+        routes=route_table() + (studio.routes() if config.studio_dir else []),
         middleware=middleware,
         exception_handlers={
             BadRequest: _bad_request,
@@ -170,4 +177,6 @@ def build_app(ctx: AppContext, tracer: Any) -> Starlette:
         },
     )
     app.state.ctx = ctx
+    if config.studio_dir:
+        studio.install(app, config.studio_dir)
     return app

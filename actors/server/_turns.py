@@ -24,8 +24,8 @@ from actors.llm import (
     RateLimitedError,
 )
 from actors.server._context import AppContext
-from actors.stores import StoreUnavailable
 from actors.server._sse import EventStream
+from actors.stores import StoreUnavailable
 from runtime import ActorCrashed, ActorStopped, AskTimeout
 
 __all__ = [

@@ -62,6 +62,7 @@ class Server(Actor):
     def __init__(self, config: ServerConfig | None = None, **options: Any) -> None:
         self.address = ""
         self.logs: LogTransport | None = None
+        self._app: Any = None
         self._shutdown = trio.Event()
         self._finished = trio.Event()
         if config is not None:
@@ -76,7 +77,7 @@ class Server(Actor):
         if self.config.log_buffer:
             self.logs = LogTransport(capacity=self.config.log_buffer)
         ctx = AppContext(rt=self.ctx.runtime, config=self.config, logs=self.logs)
-        app = build_app(ctx, self.ctx.tracer)
+        app = self._app = build_app(ctx, self.ctx.tracer)
         hc = _SharedPortConfig() if _workers() > 1 else HypercornConfig()
         hc.bind = [f"{self.config.host}:{self.config.port}"]
         hc.graceful_timeout = self.config.grace
@@ -104,6 +105,9 @@ class Server(Actor):
         try:
             if self.address:  # else it never started serving
                 self._shutdown.set()
+                studio = getattr(self._app.state, "studio", None)
+                if studio is not None:
+                    studio.stopping.set()  # ends the pages' refresh streams, never ending alone
                 await self._finished.wait()
                 log.info("HTTP server on %s stopped", self.address)
         finally:

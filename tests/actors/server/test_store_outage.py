@@ -19,13 +19,16 @@ from tests.pgcluster import open_cluster
 
 ECHO = Agent(name="echo", instructions="", model="scripted", tools=[add], memory=Memory())
 MEMORY = {"thread": "t1", "resource": "u1"}
+START = {"inputData": {"value": 1}}
 
 
 async def _requests(client: httpx.AsyncClient) -> list[httpx.Response]:
     return [
         await client.post("/api/agents/echo/generate", json={"messages": "hi", "memory": MEMORY}),
         await client.get("/api/memory/threads/t1/messages?agentId=echo"),
-        await client.post("/api/workflows/three-step/start-async", json={"inputData": {"value": 1}}),
+        await client.post(
+            "/api/workflows/three-step/start-async", json={"inputData": {"value": 1}}
+        ),
     ]
 
 

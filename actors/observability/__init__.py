@@ -1,0 +1,32 @@
+"""Traces for Studio: finished OpenTelemetry spans kept in memory, bounded, in Mastra's
+span-record shape, and an actor that answers the observability routes from them.
+
+```python
+store = TraceStore(max_traces=1000)
+async with open_runtime(config, span_exporter=TraceStoreExporter(store)) as rt:
+    await rt.spawn(functools.partial(Observability, store), name="observability",
+                   kind="observability")
+```
+"""
+
+from actors.observability._actor import GetTrace, ListTraces, Observability, TracePage
+from actors.observability._processor import TraceStoreExporter, TraceStoreProcessor
+from actors.observability._records import ANCHOR_TYPES, Record, light, span_record, status_of
+from actors.observability._store import TraceFilter, TraceStore, listed_root
+
+__all__ = [
+    "ANCHOR_TYPES",
+    "GetTrace",
+    "ListTraces",
+    "Observability",
+    "Record",
+    "TraceFilter",
+    "TracePage",
+    "TraceStore",
+    "TraceStoreExporter",
+    "TraceStoreProcessor",
+    "light",
+    "listed_root",
+    "span_record",
+    "status_of",
+]
