@@ -131,6 +131,7 @@ class AgentActor(Actor):
             description=spec.description,
             memory=spec.memory is not None,
             max_steps=spec.max_steps,
+            memory_options=spec.memory,
         )
 
     async def _stream(self, msg: StreamGenerate) -> None:

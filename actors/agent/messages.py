@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 
 from actors.llm.messages import ChatMessage, FinishReason, ToolChoice, Usage
+from actors.memory.options import Memory
 
 __all__ = [
     "AgentChunk",
@@ -100,6 +101,8 @@ class AgentInfo(_Struct, frozen=True):
     description: str = ""
     memory: bool = False
     max_steps: int = 5
+    memory_options: Memory | None = None
+    """The agent's memory options (None without memory)."""
 
 
 class ToolCallRecord(_Struct, frozen=True):

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from actors.agent import AgentRef
+from actors.memory import Memory
 from actors.server._context import AppContext
 from actors.server._http import BadRequest, Issue, NotFound, allowed, decode_body, json_response
 from actors.stores import InvalidRequest
@@ -178,6 +179,37 @@ async def status(request: Request) -> Response:
     _, agent = await _memory(request)
     has = True if agent is None else (await agent.info()).memory
     return json_response({"result": has, "memoryType": "local"})
+
+
+async def config(request: Request) -> Response:
+    """The agent's memory configuration, in Mastra's shape (``{config}``); 400 when the
+    agent has no memory, as Mastra answers."""
+    _, agent = await _memory(request)
+    options = None if agent is None else (await agent.info()).memory_options
+    if options is None:
+        raise HTTPException(400, "Memory is not initialized")
+    return json_response({"config": memory_config_json(options)})
+
+
+def memory_config_json(options: Memory) -> dict[str, Any]:
+    """Mastra's ``MemoryConfig`` for our ``Memory`` options."""
+    recall = options.semantic_recall
+    working = options.working_memory
+    return {
+        "lastMessages": options.last_messages if options.last_messages is not None else False,
+        "semanticRecall": False
+        if recall is None
+        else {"topK": recall.top_k, "messageRange": recall.message_range, "scope": recall.scope},
+        "workingMemory": {"enabled": False}
+        if working is None
+        else {
+            "enabled": True,
+            "scope": working.scope,
+            **({"template": working.initial()} if working.schema is None else {}),
+            **({"schema": working.schema} if working.schema is not None else {}),
+        },
+        "generateTitle": False,
+    }
 
 
 async def list_threads(request: Request) -> Response:
@@ -349,6 +381,7 @@ def routes() -> list[Route]:
     base = "/api/memory/threads/{thread_id}"
     return [
         Route("/api/memory/status", status, methods=["GET"]),
+        Route("/api/memory/config", config, methods=["GET"]),
         Route("/api/memory/save-messages", save_messages, methods=["POST"]),
         Route("/api/memory/threads", list_threads, methods=["GET"]),
         Route("/api/memory/threads", create_thread, methods=["POST"]),

@@ -73,10 +73,13 @@ class ResumeBody(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class RunsQuery(msgspec.Struct, frozen=True, kw_only=True):
-    """``GET /runs`` query parameters (``perPage`` absent: every run)."""
+    """``GET /runs`` query parameters: ``perPage``/``page``, or ``limit``/``offset`` as older
+    clients (and Studio) send them; neither: every run."""
 
     perPage: Annotated[int, msgspec.Meta(ge=1)] | None = None
     page: Annotated[int, msgspec.Meta(ge=0)] = 0
+    limit: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    offset: Annotated[int, msgspec.Meta(ge=0)] = 0
     status: RunStatus | None = None
     resourceId: str | None = None
     fromDate: datetime | None = None
@@ -270,8 +273,8 @@ async def list_runs(request: Request) -> Response:
         resource_id=q.resourceId or None,
         from_date=_epoch(q.fromDate),
         to_date=_epoch(q.toDate),
-        limit=q.perPage,
-        offset=0 if q.perPage is None else q.page * q.perPage,
+        limit=q.perPage if q.perPage is not None else q.limit,
+        offset=q.offset if q.perPage is None else q.page * q.perPage,
     )
     info = await wf.describe()
     runs = [listed_run_json(s, info) for s in result.runs]

@@ -146,6 +146,15 @@ async def test_memory_routes_show_the_conversation_like_mastra() -> None:
         )
         status = (await client.get("/api/memory/status", params={"agentId": "echo"})).json()
         assert status["result"] is True
+        config = (await client.get("/api/memory/config", params={"agentId": "echo"})).json()
+        assert config == {
+            "config": {
+                "lastMessages": 10,
+                "semanticRecall": False,
+                "workingMemory": {"enabled": False},
+                "generateTitle": False,
+            }
+        }
         threads = (
             await client.get("/api/memory/threads", params={"resourceId": "u9", "agentId": "echo"})
         ).json()
@@ -183,3 +192,16 @@ async def test_thread_crud_and_working_memory() -> None:
         assert (await client.get(f"/api/memory/threads/{tid}")).status_code == 404
         bad = await client.post("/api/memory/threads", json={"title": "no resource"})
         assert bad.status_code == 400 and bad.json()["issues"][0]["field"] == "resourceId"
+
+
+async def test_memory_config_of_an_agent_without_memory_is_a_400_like_mastra() -> None:
+    async with open_test_runtime() as t:
+        await spawn_provider(t.rt, "scripted", ScriptedConfig())
+        await t.rt.spawn(SqliteStore, ":memory:", name="store", kind="store")
+        await t.rt.spawn(Agent(name="plain", instructions="", model="scripted"))
+        server = await t.rt.spawn(Server, ServerConfig(port=0), name="server")
+        async with httpx.AsyncClient(base_url=await server.ask(GetAddress())) as client:
+            plain = await client.get("/api/memory/config", params={"agentId": "plain"})
+            missing = await client.get("/api/memory/config", params={"agentId": "nope"})
+    assert (plain.status_code, plain.json()) == (400, {"error": "Memory is not initialized"})
+    assert missing.status_code == 404

@@ -174,6 +174,8 @@ async def test_list_runs_pages_and_filters(http: httpx.AsyncClient) -> None:
     second = (await http.get("/api/workflows/approval/runs?perPage=2&page=1")).json()
     listed = [r["runId"] for r in page["runs"] + second["runs"]]
     assert sorted(listed) == sorted(ids)
+    by_offset = (await http.get("/api/workflows/approval/runs?limit=2&offset=2")).json()
+    assert [r["runId"] for r in by_offset["runs"]] == [r["runId"] for r in second["runs"]]
     entry = page["runs"][0]
     assert entry["workflowName"] == "approval"
     assert entry["snapshot"]["status"] == "suspended"
@@ -182,7 +184,8 @@ async def test_list_runs_pages_and_filters(http: httpx.AsyncClient) -> None:
     assert suspended["total"] == 3
     future = (await http.get("/api/workflows/approval/runs?fromDate=2999-01-01T00:00:00Z")).json()
     assert future == {"runs": [], "total": 0}
-    queries = [("perPage=0", "perPage"), ("page=x", "page"), ("toDate=soon", "toDate")]
+    queries = [("perPage=0", "perPage"), ("page=x", "page"), ("limit=0", "limit")]
+    queries += [("offset=-1", "offset"), ("toDate=soon", "toDate")]
     for query, field in [*queries, ("status=sleepy", "status")]:
         bad = await http.get(f"/api/workflows/approval/runs?{query}")
         assert bad.status_code == 400
