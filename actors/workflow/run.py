@@ -36,7 +36,7 @@ from actors.workflow._describe import describe
 from actors.workflow._engine import Engine
 from actors.workflow._errors import InvalidRunState, RunNotFound, WorkflowError
 from actors.workflow._events import EventHub
-from actors.workflow._leased import LeasedSnapshots, leased_port
+from actors.workflow._leased import leased_port
 from actors.workflow._metrics import RunMetrics
 from actors.workflow._persist import (
     MemorySnapshots,
@@ -45,6 +45,7 @@ from actors.workflow._persist import (
     SnapshotWriter,
     StoreSnapshots,
 )
+from actors.workflow._recovery import Recovery
 from actors.workflow._resume import mark_resumed, resolve_path, resume_value
 from actors.workflow._schema import check
 from actors.workflow._snapshot import (
@@ -86,7 +87,7 @@ __all__ = ["WorkflowActor"]
 log = logging.getLogger("actors.workflow")
 
 
-class WorkflowActor(Actor):
+class WorkflowActor(Recovery, Actor):
     """Runs one workflow: create, start, resume, cancel, watch and list its runs.
 
     ``store`` names the store actor (kind ``store``) that persists snapshots; with ``memory``
@@ -183,101 +184,6 @@ class WorkflowActor(Actor):
         if ref is None:
             raise LookupError(f"workflow {self.workflow.id!r}: no store named {self.store_name!r}")
         return StoreSnapshots(ref)
-
-    async def _recover(self) -> None:
-        """Continue, in the background, every run the store records as running or waiting
-        (in a sleep), from its last saved step; a sleep sleeps only what is left of it.
-
-        Their ids are claimed first, so a wait for one of them waits until it continues and
-        a start of one is refused; each then takes a slot like any run, so recovering more
-        runs than ``max_active_runs`` neither blocks the actor's start nor exceeds the bound.
-        A store failure here crashes the actor, whose restart retries.
-        """
-        statuses: tuple[RunStatus, ...] = ("running", "waiting")
-        try:
-            for status in statuses:
-                snapshots, _ = await self.port.list(self.workflow.id, RunQuery(status=status))
-                for snapshot in snapshots:
-                    if not self.admission.taken(snapshot.run_id, self.runs):
-                        self.admission.reserve(snapshot.run_id)
-                        self.recovering.add(snapshot.run_id)
-        finally:
-            self.recovery_listed.set()
-        try:
-            for run_id in list(self.recovering):
-                await self._recover_one(run_id)
-        finally:
-            for run_id in self.recovering:
-                self.admission.release(run_id)
-
-    async def _keep_leases(self, port: LeasedSnapshots) -> None:
-        """The heartbeat: renew the leases of this node's runs (a run whose lease another
-        node took stops here), then claim runs whose node stopped renewing and continue
-        them like recovered runs. A store failure is logged and retried at the next beat;
-        runs until the actor stops."""
-        own = True  # at first, the runs of this process's earlier incarnation too
-        while True:
-            claimed: list[RunSnapshot] = []
-            try:
-                await self._renew(port)
-                claimed = await port.claim(self.workflow.id, limit=100, own=own)
-                own = False
-            except (StoreError, ActorError) as exc:
-                log.warning("workflow %r: leases not kept this beat: %s", self.workflow.id, exc)
-            finally:
-                self.recovery_listed.set()
-            ids = [s.run_id for s in claimed if not self.admission.taken(s.run_id, self.runs)]
-            for run_id in ids:
-                log.info("workflow %r: took over run %r", self.workflow.id, run_id)
-                self.admission.reserve(run_id)
-                self.recovering.add(run_id)
-            if ids:
-                self.ctx.nursery.start_soon(self._recover_claimed, ids)
-            await trio.sleep(port.heartbeat)
-
-    async def _renew(self, port: LeasedSnapshots) -> None:
-        live = ("running", "waiting")
-        driving = [i for i, run in self.runs.items() if run.writer.saved_status in live]
-        held = await port.renew(self.workflow.id, driving + list(self.recovering))
-        for run_id in driving:
-            run = self.runs.get(run_id)
-            if run_id in held or run is None or run.writer.saving:
-                continue  # a save in flight may have just ended or suspended it
-            if run.writer.saved_status in live:
-                log.warning("workflow %r: lost the lease of run %r", self.workflow.id, run_id)
-                run.lose()
-        self.recovering.intersection_update(held | set(self.runs))
-
-    async def _recover_claimed(self, run_ids: list[str]) -> None:
-        try:
-            for run_id in run_ids:
-                await self._recover_one(run_id)
-        finally:
-            for run_id in run_ids:
-                self.admission.release(run_id)
-
-    async def _recover_one(self, run_id: str) -> None:
-        """Take a slot, re-read the run (it may have been canceled meanwhile), drive it."""
-        try:
-            await self.admission.enter()
-            if run_id not in self.recovering:  # canceled while it waited for a slot
-                self.admission.leave()
-                return
-            self.recovering.discard(run_id)
-            try:
-                snapshot = await self.port.load(self.workflow.id, run_id)
-            except BaseException:
-                self.admission.leave()
-                raise
-            if snapshot is None or snapshot.status not in ("running", "waiting"):
-                self.admission.leave()
-                return
-            log.info("workflow %r: resuming run %r", self.workflow.id, run_id)
-            run = self._registered(snapshot)
-            run.writer.saved_status = snapshot.status  # what is stored: its lease is renewed
-            await self._go(run, save=False)
-        finally:
-            self.admission.release(run_id)
 
     def _run_step(self, path: str, msg: RunStep) -> Awaitable[StepOutcome]:
         inline = self.inline.get(path)
@@ -487,11 +393,6 @@ class WorkflowActor(Actor):
         if run is None and await self.port.load(self.workflow.id, run_id) is None:
             raise RunNotFound("Workflow run not found")
         await self._forward(None if run is None else run.hub.subscribe())
-
-    async def _until_recovered(self, run_id: str) -> None:
-        """Wait while ``run_id`` is being started or is still to be recovered."""
-        await self.recovery_listed.wait()
-        await self.admission.released(run_id)
 
     async def _snapshot(self, run_id: str) -> RunSnapshot:
         run = self.runs.get(run_id)
