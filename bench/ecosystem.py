@@ -13,6 +13,10 @@ Each measurement is an async function in ``MEASUREMENTS``: it gets the running s
   ``Client`` alone on the same stdio server (``bench._mcp``); ``mcp_overhead_ratio`` is
   ours over the SDK's median latency (target <= 1.3). It runs in this process, beside the
   server, not through it.
+- ``traces``: agent turns with every span kept for ``/api/observability`` against tracing
+  off (``traces_on_ratio``, target >= 0.8) and against tracing on with nothing kept
+  (``storage_vs_tracing_ratio``: what storage costs beyond tracing itself); in this
+  process (``bench._traces``).
 
     python -m bench.ecosystem --quick
 """
@@ -32,6 +36,7 @@ from bench._common import emit, parse_args, percentile
 from bench._load import Connection
 from bench._mcp import measure as measure_mcp
 from bench._serve import start_runtime, stop_runtime
+from bench._traces import measure as measure_traces
 
 PROMPT = "please add 2 and 40"
 ANSWER = b"The sum is 42."
@@ -157,7 +162,14 @@ async def mcp(target: Target) -> dict[str, Any]:
     return {"mcp_overhead_ratio": metrics["mcp_overhead_ratio"]}
 
 
-MEASUREMENTS: dict[str, Measurement] = {"openai": openai, "mcp": mcp}
+async def traces(target: Target) -> dict[str, Any]:
+    """Agent turns with traces kept against tracing off and against tracing alone."""
+    metrics = await measure_traces(target.quick)
+    emit({"case": "traces", **metrics})
+    return {k: metrics[k] for k in ("traces_on_ratio", "storage_vs_tracing_ratio")}
+
+
+MEASUREMENTS: dict[str, Measurement] = {"openai": openai, "mcp": mcp, "traces": traces}
 """Every measurement, run in this order; add new ones here."""
 
 
@@ -172,7 +184,11 @@ async def main(quick: bool) -> None:
                 summary.update(await measure(target))
         finally:
             stop_runtime(proc)
-    summary["targets"] = {"openai_vs_native_ratio": 0.9, "mcp_overhead_ratio": 1.3}
+    summary["targets"] = {
+        "openai_vs_native_ratio": 0.9,
+        "mcp_overhead_ratio": 1.3,
+        "traces_on_ratio": 0.8,
+    }
     emit(summary)
 
 

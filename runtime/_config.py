@@ -66,6 +66,10 @@ class TelemetryConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     otlp_endpoint: str | None = None
     service_name: str = "mastra-runtime"
     record_content: bool = False
+    span_processors: list[str] = []
+    """``"module:attr"`` names of callables that return an OpenTelemetry ``SpanProcessor``;
+    each gets every span the runtime ends (``actors.observability:processor`` keeps them for
+    ``/api/observability``). Any of them turns tracing on, as an exporter does."""
 
 
 class LoggingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

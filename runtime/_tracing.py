@@ -7,6 +7,7 @@ runtimes in one process (tests, embedding) never mix their spans.
 
 from __future__ import annotations
 
+import pkgutil
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from opentelemetry.metrics import CallbackOptions, Meter, NoOpMeter, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     SimpleSpanProcessor,
@@ -27,6 +28,7 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 
 from runtime._current import current_cell
+from runtime._errors import ConfigError
 
 if TYPE_CHECKING:
     from runtime._config import TelemetryConfig
@@ -108,8 +110,11 @@ class Tracing:
         self._provider: TracerProvider | None = None
         self._meter_provider: MeterProvider | None = None
         configured = _exporter(config.exporter, config.otlp_endpoint) if self.enabled else None
+        processors = _processors(config.span_processors) if self.enabled else []
         # Spans nobody exports are pure cost (exporter "none"): trace nothing then.
-        self.enabled = self.enabled and (span_exporter is not None or configured is not None)
+        self.enabled = self.enabled and (
+            span_exporter is not None or configured is not None or bool(processors)
+        )
         if self.enabled:
             self._provider = TracerProvider(
                 sampler=ParentBased(TraceIdRatioBased(config.sampling)), resource=resource
@@ -118,6 +123,8 @@ class Tracing:
                 self._provider.add_span_processor(SimpleSpanProcessor(span_exporter))
             if configured is not None:
                 self._provider.add_span_processor(BatchSpanProcessor(configured))
+            for processor in processors:
+                self._provider.add_span_processor(processor)
             self.tracer: trace.Tracer = self._provider.get_tracer("runtime")
         else:
             self.tracer = trace.NoOpTracer()
@@ -214,3 +221,23 @@ class Tracing:
             self._provider.shutdown()
         if self._meter_provider is not None:
             self._meter_provider.shutdown()
+
+
+def _processors(names: list[str]) -> list[SpanProcessor]:
+    """The span processors the config names; ``ConfigError`` naming the entry that cannot
+    be imported or does not make a ``SpanProcessor``."""
+    made: list[SpanProcessor] = []
+    for index, name in enumerate(names):
+        path = f"$.telemetry.span_processors[{index}]"
+        try:
+            processor = pkgutil.resolve_name(name)()
+        except Exception as exc:  # importing runs the module: any error is a config problem
+            raise ConfigError(
+                f"{path}: cannot make a span processor from {name!r}: {exc!r}"
+            ) from None
+        if not isinstance(processor, SpanProcessor):
+            raise ConfigError(
+                f"{path}: {name!r} made {type(processor).__name__}, not a span processor"
+            )
+        made.append(processor)
+    return made

@@ -1,6 +1,10 @@
 """Traces for Studio: finished OpenTelemetry spans kept in memory, bounded, in Mastra's
 span-record shape, and an actor that answers the observability routes from them.
 
+From a config (``serve``): ``telemetry.span_processors = ["actors.observability:processor"]``
+and an actor ``factory = "actors.observability:Observability"``, ``kind = "observability"``,
+both on the process's ``shared_store()``. In code:
+
 ```python
 store = TraceStore(max_traces=1000)
 async with open_runtime(config, span_exporter=TraceStoreExporter(store)) as rt:
@@ -10,9 +14,9 @@ async with open_runtime(config, span_exporter=TraceStoreExporter(store)) as rt:
 """
 
 from actors.observability._actor import GetTrace, ListTraces, Observability, TracePage
-from actors.observability._processor import TraceStoreExporter, TraceStoreProcessor
+from actors.observability._processor import TraceStoreExporter, TraceStoreProcessor, processor
 from actors.observability._records import ANCHOR_TYPES, Record, light, span_record, status_of
-from actors.observability._store import TraceFilter, TraceStore, listed_root
+from actors.observability._store import TraceFilter, TraceStore, listed_root, shared_store
 
 __all__ = [
     "ANCHOR_TYPES",
@@ -27,6 +31,8 @@ __all__ = [
     "TraceStoreProcessor",
     "light",
     "listed_root",
+    "processor",
+    "shared_store",
     "span_record",
     "status_of",
 ]

@@ -6,7 +6,7 @@ import msgspec
 import trio
 
 from actors.observability._records import Record
-from actors.observability._store import TraceFilter, TraceStore
+from actors.observability._store import TraceFilter, TraceStore, shared_store
 from runtime import Actor, UnhandledMessage
 
 __all__ = ["GetTrace", "ListTraces", "Observability", "TracePage"]
@@ -32,7 +32,10 @@ class TracePage(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Observability(Actor):
-    """Serves queries on the spans of one ``TraceStore`` (kind ``observability``).
+    """Serves queries on the spans of one ``TraceStore`` (kind ``observability``): the one
+    given, else the process's ``shared_store()`` that ``processor()`` feeds, so a config
+    needs only ``telemetry.span_processors = ["actors.observability:processor"]`` and an
+    ``[[actors]]`` entry ``factory = "actors.observability:Observability"``.
 
     Queries run in worker threads (sorting a thousand traces is not free), a few at a time;
     a cancelled query leaves its thread to finish and drops the answer.
@@ -41,8 +44,8 @@ class Observability(Actor):
     concurrency = 4
     restart_on_crash = False
 
-    def __init__(self, store: TraceStore) -> None:
-        self.store = store
+    def __init__(self, store: TraceStore | None = None) -> None:
+        self.store = store if store is not None else shared_store()
         self._limiter = trio.CapacityLimiter(2)
 
     async def receive(self, msg: ListTraces | GetTrace) -> TracePage | list[Record] | None:

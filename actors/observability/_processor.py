@@ -16,9 +16,9 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from actors.observability._records import span_record
-from actors.observability._store import TraceStore
+from actors.observability._store import TraceStore, shared_store
 
-__all__ = ["TraceStoreExporter", "TraceStoreProcessor"]
+__all__ = ["TraceStoreExporter", "TraceStoreProcessor", "processor"]
 
 log = logging.getLogger("actors.observability")
 
@@ -68,3 +68,9 @@ class TraceStoreExporter(SpanExporter):
     def shutdown(self) -> None:
         """Commit the waiting batch."""
         self.processor.shutdown()
+
+
+def processor() -> TraceStoreProcessor:
+    """A span processor feeding the process's ``shared_store()``: name it in a config as
+    ``telemetry.span_processors = ["actors.observability:processor"]``."""
+    return TraceStoreProcessor(shared_store())

@@ -188,3 +188,15 @@ class TraceStore:
         with self._lock:
             self._commit()
             return len(self._traces)
+
+
+_shared: TraceStore | None = None
+
+
+def shared_store() -> TraceStore:
+    """The process's trace store for configs (made on first use, with the default bounds):
+    what ``processor()`` feeds and an ``Observability`` actor given no store reads."""
+    global _shared  # noqa: PLW0603 - one store per process, like a logging handler
+    if _shared is None:
+        _shared = TraceStore()
+    return _shared
