@@ -12,6 +12,12 @@ throwaway cluster is started from the ``pgserver`` wheel (a dev dependency). The
 gives ``workers2_vs_1_ratio`` (two workers over one, on Postgres) and
 ``pg_vs_sqlite_ratio`` (one worker on Postgres over one process on SQLite), as the mean of
 the two loads' ratios.
+
+``takeover_s``: two single-process nodes on Postgres; node ``a`` drives a run of the
+two-step ``relay`` workflow (``tests/e2e/lease_app.py``, ``lease_for`` 1.5 s), whose second
+step never ends there, and is killed with SIGKILL; ``takeover_s`` is the time from the kill
+until node ``b`` reports the run ``success``, less ``lease_for``: how long after the lease
+ran out (at the latest) the run went on elsewhere (target <= 5 s).
 """
 
 from __future__ import annotations
@@ -239,6 +245,84 @@ def _ratio(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]) -> float:
     return round(sum(ratios) / len(ratios), 3) if ratios else 0.0
 
 
+TAKEOVER_CONFIG = """
+[telemetry]
+enabled = false
+
+[[actors]]
+name = "store"
+kind = "store"
+factory = "actors.stores:PostgresStore"
+options = { url = "${DATABASE_URL}" }
+
+[[actors]]
+name = "relay"
+kind = "workflow"
+factory = "tests.e2e.lease_app:relay_app"
+
+[[actors]]
+name = "server"
+factory = "actors.server:Server"
+options = { host = "127.0.0.1", port = "${MASTRA_PORT}" }
+"""
+LEASE_FOR = 1.5  # relay_app's
+
+
+@contextlib.contextmanager
+def _node(env: dict[str, str], directory: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """One single-process ``serve`` of the take-over config; yields it and its URL."""
+    path = directory / "takeover.toml"
+    path.write_text(TAKEOVER_CONFIG)
+    port = _free_port()
+    log = directory / f"takeover-{env['NODE']}.log"
+    environ = {**os.environ, **env, "MASTRA_PORT": str(port), "PYTHONPATH": str(ROOT)}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "runtime", "serve", str(path)], cwd=ROOT, env=environ, stderr=out
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while b"serving HTTP on" not in log.read_bytes():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"serve did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.05)
+        yield proc, f"http://127.0.0.1:{port}"
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+
+
+async def _takeover(url: str, directory: Path) -> float:
+    """Seconds from a node's SIGKILL to its run's success on the other node, less the
+    lease (see the module docstring)."""
+    executed = directory / "exec.log"
+    env = {"DATABASE_URL": url, "EXEC_LOG": str(executed)}
+    with (
+        _node(env | {"NODE": "a"}, directory) as (a, url_a),
+        _node(env | {"NODE": "b"}, directory) as (_, url_b),
+    ):
+        async with httpx.AsyncClient(timeout=30) as client:
+            started = await client.post(
+                f"{url_a}/api/workflows/relay/start?runId=takeover", json={"inputData": {"n": 1}}
+            )
+            started.raise_for_status()
+            with trio.fail_after(60):
+                while True:  # node a is in the second step once it logged it
+                    if executed.exists() and "second a" in executed.read_text():
+                        break
+                    await trio.sleep(0.02)
+            a.kill()
+            killed = time.monotonic()
+            with trio.fail_after(120):
+                while True:
+                    run = await client.get(f"{url_b}/api/workflows/relay/runs/takeover")
+                    if run.status_code == 200 and run.json()["status"] == "success":
+                        break
+                    await trio.sleep(0.02)
+            return round(time.monotonic() - killed - LEASE_FOR, 3)
+
+
 async def main(quick: bool) -> None:
     seconds = 2.5 if quick else 10.0
     results: dict[str, dict[str, dict[str, Any]]] = {}
@@ -249,6 +333,7 @@ async def main(quick: bool) -> None:
                 env = {"DATABASE_URL": url}
                 with _serve(PG_CONFIG + APP_CONFIG, workers, env, directory) as base:
                     results[name] = await _case(name, base, seconds)
+            takeover = await _takeover(url, directory)
         env = {"MASTRA_DATA": str(directory / "sqlite")}
         with _serve(SQLITE_CONFIG + APP_CONFIG, 1, env, directory) as base:
             results["sqlite"] = await _case("sqlite", base, seconds)
@@ -265,6 +350,7 @@ async def main(quick: bool) -> None:
             "sqlite_workflow_rps": results["sqlite"]["workflow"]["rps"],
             "workers2_vs_1_ratio": _ratio(results["pg_workers2"], results["pg_workers1"]),
             "pg_vs_sqlite_ratio": _ratio(results["pg_workers1"], results["sqlite"]),
+            "takeover_s": takeover,
             "lost": sum(row["lost"] for case in results.values() for row in case.values()),
             "errors": sum(row["errors"] for case in results.values() for row in case.values()),
         }

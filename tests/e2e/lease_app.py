@@ -41,3 +41,18 @@ relay = (
     .commit()
 )
 relay_app = relay.deploy(store="store", lease_for=1.5)
+
+
+async def _hop(ctx: StepContext[Count]) -> Count:
+    await trio.sleep(0.05)  # long enough for kills to land in the middle of runs
+    return Count(ctx.input_data.n + 1)
+
+
+chain = (
+    Workflow("chain", Count, Count)
+    .then(step("one", Count, Count, _hop))
+    .then(step("two", Count, Count, _hop))
+    .then(step("three", Count, Count, _hop))
+    .commit()
+)
+chain_app = chain.deploy(store="store", lease_for=1.0)

@@ -90,11 +90,14 @@ async def _drain(stream: trio.abc.ReceiveStream, log: bytearray, found: trio.Eve
 
 
 @asynccontextmanager
-async def open_served(config: Path, cwd: Path) -> AsyncIterator[Served]:
-    """Start ``serve CONFIG`` under Trio; yield it once it listens; kill it if still alive
-    on exit (a test that wants a clean stop sends SIGTERM and awaits ``process.wait()``)."""
+async def open_served(
+    config: Path, cwd: Path, extra_env: dict[str, str] | None = None
+) -> AsyncIterator[Served]:
+    """Start ``serve CONFIG`` under Trio (with ``extra_env`` set); yield it once it listens;
+    kill it if still alive on exit (a test that wants a clean stop sends SIGTERM and awaits
+    ``process.wait()``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MASTRA_")}
-    env["PYTHONPATH"] = str(ROOT)
+    env |= {"PYTHONPATH": str(ROOT), **(extra_env or {})}
     command = [sys.executable, "-m", "runtime", "serve", str(config)]
     log = bytearray()
     found = trio.Event()
