@@ -88,7 +88,11 @@ async def _turn(
 
 
 async def _round(
-    client: httpx.AsyncClient, nodes: list[Served], number: int, ack: Acknowledged, rng: Any
+    client: httpx.AsyncClient,
+    nodes: list[Served],
+    number: int,
+    ack: Acknowledged,
+    rng: random.Random,
 ) -> int:
     """Send a round's requests to both nodes, kill one of them meanwhile; its index."""
     victim = rng.randrange(len(nodes))
