@@ -197,3 +197,17 @@ def start_ours(data: Path, cpu: int | None, timeout: float = 60.0) -> Server:
         return match.group(1) if match else None
 
     return _wait_until(server, ready, timeout)
+
+
+def start_bare(data: Path, cpu: int | None, timeout: float = 60.0) -> Server:
+    """Start the bare hypercorn + starlette endpoint of ``bench._bare_server`` (the HTTP
+    ceiling: no actor, no store); returns once it printed its address."""
+    log = data / "bare.log"
+    proc = _spawn(cpu, [sys.executable, "-m", "bench._bare_server"], log, cwd=ROOT)
+    server = Server("a bare HTTP endpoint", proc, "", log)
+
+    def ready() -> str | None:  # its own line; hypercorn's log lines go there too
+        lines = log.read_text(errors="replace").splitlines()
+        return next((line for line in lines if line.startswith("http://")), None)
+
+    return _wait_until(server, ready, timeout)

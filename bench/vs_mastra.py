@@ -15,8 +15,10 @@ each after the same warm-up:
 
 A response counts only when it is a 200 holding the expected text. Each phase prints req/s,
 p50/p99 and RSS for both servers; the summary has, per phase, ours / Mastra for req/s and
-p99 and the peak RSS ratio, and whether the targets hold. Without npm or the npm registry
-the summary says ``skipped`` and why, and the exit code is 0.
+p99 and the peak RSS ratio, and whether the targets hold. It also measures the HTTP
+ceiling on this machine, a bare hypercorn + starlette endpoint (``bench._bare_server``) at
+concurrency 16, and gives ours over it for generate and the workflow. Without npm or the
+npm registry the summary says ``skipped`` and why, and the exit code is 0.
 """
 
 from __future__ import annotations
@@ -33,7 +35,15 @@ import trio
 
 from bench._common import emit, parse_args, percentile
 from bench._load import Connection
-from bench._peer import PeerUnavailable, Server, peak_rss, prepare_peer, start_ours, start_peer
+from bench._peer import (
+    PeerUnavailable,
+    Server,
+    peak_rss,
+    prepare_peer,
+    start_bare,
+    start_ours,
+    start_peer,
+)
 
 GENERATE = "/api/agents/echo/generate"
 WORKFLOW = "/api/workflows/three-step/start-async"
@@ -176,7 +186,31 @@ async def main(quick: bool) -> None:
         os.sched_setaffinity(0, {CLIENT_CPU})
     peer = await run_server(lambda data, cpu: start_peer(peer_dir, data, cpu), seconds)
     ours = await run_server(start_ours, seconds)
-    emit(summarize(ours, peer, quick))
+    summary = summarize(ours, peer, quick)
+    summary.update(await bare_ceiling(ours, seconds))
+    emit(summary)
+
+
+async def bare_ceiling(ours: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """The HTTP ceiling on this machine: a bare hypercorn + starlette endpoint answering the
+    generate route at concurrency 16, pinned like the others; ours over it per route."""
+    pin = SERVER_CPU if _two_cpus() else None
+    with tempfile.TemporaryDirectory(prefix="bench-vs-mastra-") as tmp:
+        bare = await trio.to_thread.run_sync(start_bare, Path(tmp), pin)
+        try:
+            await drive(bare.url, Phase("warm-up", 4, GENERATE, GEN_BODY, b"Echo"), 1.0)
+            row = await drive(bare.url, Phase("bare", 16, GENERATE, GEN_BODY, b"Echo"), seconds)
+        finally:
+            await trio.to_thread.run_sync(bare.stop)
+    emit({"server": bare.name, "phase": "bare", "concurrency": 16, **row})
+    rows = ours["rows"]
+    return {
+        "bare_http_rps_c16": row["req_s"],
+        "generate_vs_bare_http_c16": round(rows["generate_c16"]["req_s"] / row["req_s"], 3),
+        "workflow_vs_bare_http_c16": round(
+            rows["workflow-start-async_c16"]["req_s"] / row["req_s"], 3
+        ),
+    }
 
 
 def cli(argv: Sequence[str] | None = None) -> int:
