@@ -10,7 +10,14 @@ from actors.stores._errors import InvalidRequest, LeaseLost
 from actors.stores._pg import Conn
 from actors.stores._reads import _RUN_COLUMNS, _run_row
 from actors.stores._sql import dump_json
-from actors.stores.lease_messages import ClaimRuns, LeaseWrite, RenewLeases, SaveLeasedRun
+from actors.stores.lease_messages import (
+    CancelRequests,
+    ClaimRuns,
+    LeaseWrite,
+    RenewLeases,
+    RequestCancel,
+    SaveLeasedRun,
+)
 from actors.stores.messages import WorkflowRunRecord
 
 __all__ = ["apply_lease_write"]
@@ -21,7 +28,7 @@ _LIVE = "('running', 'waiting')"
 
 def apply_lease_write(conn: Conn, op: LeaseWrite) -> object:
     """Apply one lease write inside the writer's transaction; return its reply."""
-    if op.lease_for < 0:
+    if isinstance(op, (SaveLeasedRun, ClaimRuns, RenewLeases)) and op.lease_for < 0:
         raise InvalidRequest(f"`lease_for` must be >= 0 seconds, got {op.lease_for}")
     match op:
         case SaveLeasedRun():
@@ -45,6 +52,21 @@ def apply_lease_write(conn: Conn, op: LeaseWrite) -> object:
                 " WHERE workflow_name = %s AND owner = %s AND run_id = ANY(%s)"
                 f" AND status IN {_LIVE} RETURNING run_id",
                 (op.lease_for, op.workflow_name, op.owner, op.run_ids),
+            ).fetchall()
+            return sorted(r[0] for r in rows)
+        case RequestCancel():
+            flagged = conn.execute(
+                "UPDATE mastra_workflow_runs SET cancel_requested = true"
+                f" WHERE workflow_name = %s AND run_id = %s AND status IN {_LIVE}"
+                " RETURNING run_id",
+                (op.workflow_name, op.run_id),
+            ).fetchall()
+            return bool(flagged)
+        case CancelRequests():
+            rows = conn.execute(
+                "SELECT run_id FROM mastra_workflow_runs WHERE workflow_name = %s"
+                f" AND owner = %s AND cancel_requested AND status IN {_LIVE}",
+                (op.workflow_name, op.owner),
             ).fetchall()
             return sorted(r[0] for r in rows)
         case _:

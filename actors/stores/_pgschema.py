@@ -61,6 +61,11 @@ MIGRATIONS: dict[str, tuple[str, ...]] = {
             ON mastra_workflow_runs (workflow_name, lease_until)
             WHERE status IN ('running', 'waiting');
         """,
+        # 3: a cancel asked of a run another node drives, seen by that node's heartbeat
+        """
+        ALTER TABLE mastra_workflow_runs
+            ADD COLUMN cancel_requested boolean NOT NULL DEFAULT false;
+        """,
     ),
     "vectors": (
         # 1: pgvector and the registry of indexes; each index has a table of its own

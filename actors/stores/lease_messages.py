@@ -7,7 +7,9 @@ renewing (it died) loses its runs when their leases expire: ``ClaimRuns`` hands 
 another node (``SELECT ... FOR UPDATE SKIP LOCKED``, so two claimers never get the same run),
 which continues each from its last acknowledged snapshot. A save from a node whose run was
 taken over fails with ``LeaseLost`` and writes nothing. Lease times are the database's
-clock, so the nodes' clocks need not agree.
+clock, so the nodes' clocks need not agree. A cancel that reaches a node not driving the
+run is recorded with ``RequestCancel``; the driving node's heartbeat reads its
+``CancelRequests`` and cancels those runs.
 
 A store that does not handle these (``SqliteStore``: one process, nothing to share) refuses
 ``LeaseSupport`` with ``UnhandledMessage``; workflows then save without leases.
@@ -22,11 +24,13 @@ import msgspec
 from actors.stores.messages import WorkflowStatus
 
 __all__ = [
+    "CancelRequests",
     "ClaimRuns",
     "LeaseRequest",
     "LeaseSupport",
     "LeaseWrite",
     "RenewLeases",
+    "RequestCancel",
     "SaveLeasedRun",
 ]
 
@@ -72,5 +76,20 @@ class RenewLeases(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     lease_for: float
 
 
-LeaseWrite = SaveLeasedRun | ClaimRuns | RenewLeases
+class RequestCancel(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """Ask whichever node drives the run to cancel it (its heartbeat sees the request);
+    replies True when a ``running``/``waiting`` run was asked, False otherwise."""
+
+    workflow_name: str
+    run_id: str
+
+
+class CancelRequests(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """The ids of ``owner``'s live runs that were asked to cancel (``RequestCancel``)."""
+
+    workflow_name: str
+    owner: str
+
+
+LeaseWrite = SaveLeasedRun | ClaimRuns | RenewLeases | RequestCancel | CancelRequests
 LeaseRequest = LeaseWrite | LeaseSupport

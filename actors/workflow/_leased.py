@@ -13,7 +13,14 @@ import socket
 import uuid
 from typing import Any
 
-from actors.stores.lease_messages import ClaimRuns, LeaseSupport, RenewLeases, SaveLeasedRun
+from actors.stores.lease_messages import (
+    CancelRequests,
+    ClaimRuns,
+    LeaseSupport,
+    RenewLeases,
+    RequestCancel,
+    SaveLeasedRun,
+)
 from actors.workflow._persist import StoreSnapshots
 from actors.workflow._snapshot import RunSnapshot, decode
 from runtime import ActorRef, UnhandledMessage
@@ -97,3 +104,15 @@ class LeasedSnapshots(StoreSnapshots):
             )
         )
         return set(held)
+
+    async def request_cancel(self, workflow_id: str, run_id: str) -> bool:
+        """Ask the node driving ``run_id`` to cancel it; False when it is not live."""
+        asked: bool = await self.store.ask(RequestCancel(workflow_name=workflow_id, run_id=run_id))
+        return asked
+
+    async def cancel_requests(self, workflow_id: str) -> set[str]:
+        """The ids of this node's live runs that another node asked to cancel."""
+        ids: list[str] = await self.store.ask(
+            CancelRequests(workflow_name=workflow_id, owner=self.owner)
+        )
+        return set(ids)

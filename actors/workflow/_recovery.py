@@ -77,9 +77,9 @@ class Recovery:
 
     async def _keep_leases(self, port: LeasedSnapshots) -> None:
         """The heartbeat: renew the leases of this node's runs (a run whose lease another
-        node took stops here), then claim runs whose node stopped renewing and continue
-        them like recovered runs. A store failure is logged and retried at the next beat;
-        runs until the actor stops."""
+        node took stops here), cancel those another node was asked to cancel, then claim
+        runs whose node stopped renewing and continue them like recovered runs. A store
+        failure is logged and retried at the next beat; runs until the actor stops."""
         own = True  # at first, the runs of this process's earlier incarnation too
         while True:
             claimed: list[RunSnapshot] = []
@@ -112,6 +112,11 @@ class Recovery:
                 log.warning("workflow %r: lost the lease of run %r", self.workflow.id, run_id)
                 run.lose()
         self.recovering.intersection_update(held | set(self.runs))
+        for run_id in await port.cancel_requests(self.workflow.id):
+            run = self.runs.get(run_id)
+            if run is not None:  # another node was asked to cancel it
+                log.info("workflow %r: run %r canceled from elsewhere", self.workflow.id, run_id)
+                run.scope.cancel()
 
     async def _recover_claimed(self, run_ids: list[str]) -> None:
         try:

@@ -36,7 +36,7 @@ from actors.workflow._describe import describe
 from actors.workflow._engine import Engine
 from actors.workflow._errors import InvalidRunState, RunNotFound, WorkflowError
 from actors.workflow._events import EventHub
-from actors.workflow._leased import leased_port
+from actors.workflow._leased import LeasedSnapshots, leased_port
 from actors.workflow._metrics import RunMetrics
 from actors.workflow._persist import (
     MemorySnapshots,
@@ -374,10 +374,25 @@ class WorkflowActor(Recovery, Actor):
             await run.stopped.wait()
             return RunResult.of(run.snapshot)
         snapshot = await self._snapshot(run_id)
+        if isinstance(self.port, LeasedSnapshots) and snapshot.status in ("running", "waiting"):
+            return RunResult.of(await self._cancel_elsewhere(self.port, snapshot))
         if snapshot.status in ("suspended", "pending", "waiting"):
             settle_canceled(snapshot)
             await SnapshotWriter(self.port, snapshot).commit()
         return RunResult.of(snapshot)
+
+    async def _cancel_elsewhere(self, port: LeasedSnapshots, snapshot: RunSnapshot) -> RunSnapshot:
+        """A run another node drives: ask it to cancel (its heartbeat sees the request) and
+        wait, at most three leases long, until the store shows the run stopped. Should that
+        node die first, the node that takes the run over sees the request and cancels it."""
+        run_id = snapshot.run_id
+        if not await port.request_cancel(self.workflow.id, run_id):
+            return await self._snapshot(run_id)  # it ended meanwhile
+        with trio.move_on_after(3 * port.lease_for + port.heartbeat):
+            while snapshot.status in ("running", "waiting"):
+                await trio.sleep(port.heartbeat / 3)
+                snapshot = await self._snapshot(run_id)
+        return snapshot
 
     async def _wait(self, run_id: str) -> RunResult | None:
         await self._until_recovered(run_id)

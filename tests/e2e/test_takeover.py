@@ -114,3 +114,43 @@ async def test_a_killed_nodes_run_is_finished_by_the_other(
                         await process.wait()
                     process.kill()
             nursery.cancel_scope.cancel()
+
+
+async def test_a_run_is_canceled_through_a_node_that_does_not_drive_it(
+    tmp_path: Path, pg_cluster: Cluster
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG)
+    executed = tmp_path / "exec.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MASTRA_")}
+    env |= {"PYTHONPATH": str(ROOT), "EXEC_LOG": str(executed)}
+    env["DATABASE_URL"] = pg_cluster.create_database()
+    processes: list[trio.Process] = []
+    async with trio.open_nursery() as nursery:
+        try:
+            a, url_a = await _node(nursery, config, env, "a")
+            processes.append(a)
+            b, url_b = await _node(nursery, config, env, "b")
+            processes.append(b)
+            async with httpx.AsyncClient(timeout=30) as client:
+                started = await client.post(
+                    f"{url_a}/api/workflows/relay/start?runId=c1", json={"inputData": {"n": 1}}
+                )
+                assert started.status_code == 200, started.text
+                with trio.fail_after(60):  # node a sits in the second step, which never ends
+                    while "second a" not in await trio.to_thread.run_sync(_lines, executed):
+                        await trio.sleep(0.05)
+                with trio.fail_after(30):
+                    canceled = await client.post(f"{url_b}/api/workflows/relay/runs/c1/cancel")
+                assert canceled.status_code == 200, canceled.text
+                seen_by_a = await client.get(f"{url_a}/api/workflows/relay/runs/c1")
+            assert seen_by_a.json()["status"] == "canceled"
+            assert _lines(executed) == ["first a", "second a"]  # nobody ran it again
+        finally:
+            for process in processes:
+                if process.returncode is None:
+                    process.send_signal(signal.SIGTERM)
+                    with trio.move_on_after(30):
+                        await process.wait()
+                    process.kill()
+            nursery.cancel_scope.cancel()
