@@ -33,6 +33,11 @@ kind = "workflow"
 factory = "tests.e2e.lease_app:relay_app"
 
 [[actors]]
+name = "approval"
+kind = "workflow"
+factory = "actors.demo.workflows:approval_app"
+
+[[actors]]
 name = "server"
 factory = "actors.server:Server"
 options = { host = "127.0.0.1", port = 0 }
@@ -116,7 +121,7 @@ async def test_a_killed_nodes_run_is_finished_by_the_other(
             nursery.cancel_scope.cancel()
 
 
-async def test_a_run_is_canceled_through_a_node_that_does_not_drive_it(
+async def test_runs_are_canceled_and_resumed_through_any_node(
     tmp_path: Path, pg_cluster: Cluster
 ) -> None:
     config = tmp_path / "config.toml"
@@ -144,6 +149,16 @@ async def test_a_run_is_canceled_through_a_node_that_does_not_drive_it(
                     canceled = await client.post(f"{url_b}/api/workflows/relay/runs/c1/cancel")
                 assert canceled.status_code == 200, canceled.text
                 seen_by_a = await client.get(f"{url_a}/api/workflows/relay/runs/c1")
+                suspended = await client.post(
+                    f"{url_a}/api/workflows/approval/start-async?runId=s1",
+                    json={"inputData": {"item": "laptop"}},
+                )
+                assert suspended.json()["status"] == "suspended", suspended.text
+                resume = {"step": "request-approval", "resumeData": {"approved": True}}
+                resumed = await client.post(
+                    f"{url_b}/api/workflows/approval/resume-async?runId=s1", json=resume
+                )
+            assert resumed.json()["status"] == "success", resumed.text
             assert seen_by_a.json()["status"] == "canceled"
             assert _lines(executed) == ["first a", "second a"]  # nobody ran it again
         finally:
