@@ -182,8 +182,14 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         declared = _header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await _send_json(send, 413, {"error": f"Request body larger than {self.limit} bytes"})
+        if declared is not None and declared.isdigit():
+            if int(declared) > self.limit:
+                await _send_json(
+                    send, 413, {"error": f"Request body larger than {self.limit} bytes"}
+                )
+                return
+            # The server holds the body to its declared length: nothing to count.
+            await self.app(scope, receive, send)
             return
         seen = 0
         started = False

@@ -123,6 +123,17 @@ async def test_body_limit_and_cors(open_server: OpenServer) -> None:
     async with open_server(body_limit=100, cors_origins=["http://app.example"]) as (_, client):
         big = await client.post("/api/tools/add/execute", content=b"x" * 500)
         assert big.status_code == 413
+        # no Content-Length: the body is counted as it comes
+        host, port = str(client.base_url).removeprefix("http://").rstrip("/").split(":")
+        stream = await trio.open_tcp_stream(host, int(port))
+        async with stream:
+            head = b"POST /api/tools/add/execute HTTP/1.1\r\nHost: t\r\n"
+            await stream.send_all(head + b"Transfer-Encoding: chunked\r\n\r\n")
+            await stream.send_all(b"3c\r\n" + b"x" * 60 + b"\r\n" * 1)
+            await stream.send_all(b"3c\r\n" + b"x" * 60 + b"\r\n0\r\n\r\n")
+            with trio.fail_after(5):
+                answer = await stream.receive_some(4096)
+        assert answer.startswith(b"HTTP/1.1 413")
         preflight = await client.options(
             "/api/tools",
             headers={"Origin": "http://app.example", "Access-Control-Request-Method": "GET"},
