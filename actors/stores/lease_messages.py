@@ -8,8 +8,8 @@ another node (``SELECT ... FOR UPDATE SKIP LOCKED``, so two claimers never get t
 which continues each from its last acknowledged snapshot. A save from a node whose run was
 taken over fails with ``LeaseLost`` and writes nothing. Lease times are the database's
 clock, so the nodes' clocks need not agree. A cancel that reaches a node not driving the
-run is recorded with ``RequestCancel``; the driving node's heartbeat reads its
-``CancelRequests`` and cancels those runs.
+run is recorded with ``RequestCancel``; the driving node reads its ``CancelRequests``
+now and then and cancels those runs.
 
 A store that does not handle these (``SqliteStore``: one process, nothing to share) refuses
 ``LeaseSupport`` with ``UnhandledMessage``; workflows then save without leases.

@@ -32,6 +32,9 @@ __all__ = ["Recovery"]
 
 log = logging.getLogger("actors.workflow")
 
+CANCEL_POLL = 0.5
+"""Seconds between looks for cancels of this node's runs sent to another node."""
+
 
 class Recovery:
     """The recovery half of ``WorkflowActor`` (see the module docstring)."""
@@ -77,7 +80,7 @@ class Recovery:
 
     async def _keep_leases(self, port: LeasedSnapshots) -> None:
         """The heartbeat: renew the leases of this node's runs (a run whose lease another
-        node took stops here), cancel those another node was asked to cancel, then claim
+        node took stops here), then claim
         runs whose node stopped renewing and continue them like recovered runs. A store
         failure is logged and retried at the next beat; runs until the actor stops."""
         own = True  # at first, the runs of this process's earlier incarnation too
@@ -112,11 +115,26 @@ class Recovery:
                 log.warning("workflow %r: lost the lease of run %r", self.workflow.id, run_id)
                 run.lose()
         self.recovering.intersection_update(held | set(self.runs))
-        for run_id in await port.cancel_requests(self.workflow.id):
-            run = self.runs.get(run_id)
-            if run is not None:  # another node was asked to cancel it
-                log.info("workflow %r: run %r canceled from elsewhere", self.workflow.id, run_id)
-                run.scope.cancel()
+
+    async def _watch_cancels(self, port: LeasedSnapshots) -> None:
+        """Cancel this node's runs that a cancel sent to another node asked for, looking
+        every ``CANCEL_POLL`` seconds (or each heartbeat, if sooner) while any run is live
+        here. A store failure is logged and retried; runs until the actor stops."""
+        every = min(CANCEL_POLL, port.heartbeat)
+        while True:
+            await trio.sleep(every)
+            if not self.runs:
+                continue
+            try:
+                asked = await port.cancel_requests(self.workflow.id)
+            except (StoreError, ActorError) as exc:
+                log.warning("workflow %r: cancel requests not read: %s", self.workflow.id, exc)
+                continue
+            for run_id in asked:
+                run = self.runs.get(run_id)
+                if run is not None:
+                    log.info("workflow %r: run %r canceled elsewhere", self.workflow.id, run_id)
+                    run.scope.cancel()
 
     async def _recover_claimed(self, run_ids: list[str]) -> None:
         try:

@@ -45,7 +45,7 @@ from actors.workflow._persist import (
     SnapshotWriter,
     StoreSnapshots,
 )
-from actors.workflow._recovery import Recovery
+from actors.workflow._recovery import CANCEL_POLL, Recovery
 from actors.workflow._resume import mark_resumed, resolve_path, resume_value
 from actors.workflow._schema import check
 from actors.workflow._snapshot import (
@@ -159,6 +159,7 @@ class WorkflowActor(Recovery, Actor):
         else:
             self.port = leases
             self.ctx.nursery.start_soon(self._keep_leases, leases)
+            self.ctx.nursery.start_soon(self._watch_cancels, leases)
         if self.keep_runs_for is not None:
             self.ctx.nursery.start_soon(self._prune_finished_runs, self.keep_runs_for)
 
@@ -382,15 +383,16 @@ class WorkflowActor(Recovery, Actor):
         return RunResult.of(snapshot)
 
     async def _cancel_elsewhere(self, port: LeasedSnapshots, snapshot: RunSnapshot) -> RunSnapshot:
-        """A run another node drives: ask it to cancel (its heartbeat sees the request) and
-        wait, at most three leases long, until the store shows the run stopped. Should that
+        """A run another node drives: ask it to cancel (it looks for such requests every
+        ``CANCEL_POLL`` seconds) and wait, at most three leases long, until the store shows
+        the run stopped. Should that
         node die first, the node that takes the run over sees the request and cancels it."""
         run_id = snapshot.run_id
         if not await port.request_cancel(self.workflow.id, run_id):
             return await self._snapshot(run_id)  # it ended meanwhile
         with trio.move_on_after(3 * port.lease_for + port.heartbeat):
             while snapshot.status in ("running", "waiting"):
-                await trio.sleep(port.heartbeat / 3)
+                await trio.sleep(min(CANCEL_POLL, port.heartbeat) / 2)
                 snapshot = await self._snapshot(run_id)
         return snapshot
 
