@@ -13,6 +13,11 @@ gives ``workers2_vs_1_ratio`` (two workers over one, on Postgres) and
 ``pg_vs_sqlite_ratio`` (one worker on Postgres over one process on SQLite), as the mean of
 the two loads' ratios.
 
+``bare_workers2_vs_1_ratio``: the same generate load against one and two processes of a
+bare hypercorn + starlette endpoint sharing a port (``bench._bare_server``): what a second
+process can add on this machine at all, with the load generator on the same cores (the
+ceiling of ``workers2_vs_1_ratio``, which has Postgres to share them with besides).
+
 ``takeover_s``: two single-process nodes on Postgres; node ``a`` drives a run of the
 two-step ``relay`` workflow (``tests/e2e/lease_app.py``, ``lease_for`` 1.5 s), whose second
 step never ends there, and is killed with SIGKILL; ``takeover_s`` is the time from the kill
@@ -323,6 +328,39 @@ async def _takeover(url: str, directory: Path) -> float:
             return round(time.monotonic() - killed - LEASE_FOR, 3)
 
 
+@contextlib.contextmanager
+def _bare(processes: int, directory: Path) -> Iterator[str]:
+    """``processes`` bare endpoints sharing one port; yields its URL once all listen."""
+    port = _free_port()
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for k in range(processes):
+            out = (directory / f"bare-{port}-{k}.log").open("wb")
+            command = [sys.executable, "-m", "bench._bare_server", str(port)]
+            procs.append(subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=out))
+        deadline = time.monotonic() + 30
+        logs = [directory / f"bare-{port}-{k}.log" for k in range(processes)]
+        while not all(b"http://" in log.read_bytes() for log in logs):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the bare endpoints did not start")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
+async def _bare_ratio(seconds: float, directory: Path) -> float:
+    """Requests per second of two bare endpoint processes over one (see the docstring)."""
+    rates = []
+    for processes in (1, 2):
+        with _bare(processes, directory) as url:
+            row = await _drive(url, seconds, "generate", f"bare{processes}")
+            rates.append(row["rps"])
+    return round(rates[1] / rates[0], 3) if rates[0] else 0.0
+
+
 async def main(quick: bool) -> None:
     seconds = 2.5 if quick else 10.0
     results: dict[str, dict[str, dict[str, Any]]] = {}
@@ -334,6 +372,7 @@ async def main(quick: bool) -> None:
                 with _serve(PG_CONFIG + APP_CONFIG, workers, env, directory) as base:
                     results[name] = await _case(name, base, seconds)
             takeover = await _takeover(url, directory)
+            bare = await _bare_ratio(seconds, directory)
         env = {"MASTRA_DATA": str(directory / "sqlite")}
         with _serve(SQLITE_CONFIG + APP_CONFIG, 1, env, directory) as base:
             results["sqlite"] = await _case("sqlite", base, seconds)
@@ -349,6 +388,7 @@ async def main(quick: bool) -> None:
             "pg_workers2_workflow_rps": results["pg_workers2"]["workflow"]["rps"],
             "sqlite_workflow_rps": results["sqlite"]["workflow"]["rps"],
             "workers2_vs_1_ratio": _ratio(results["pg_workers2"], results["pg_workers1"]),
+            "bare_workers2_vs_1_ratio": bare,
             "pg_vs_sqlite_ratio": _ratio(results["pg_workers1"], results["sqlite"]),
             "takeover_s": takeover,
             "lost": sum(row["lost"] for case in results.values() for row in case.values()),
