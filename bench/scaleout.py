@@ -46,71 +46,40 @@ import trio
 
 from bench._common import emit, parse_args, percentile
 from bench._load import Connection
+from tests.e2e.pg_configs import DEMO_AGENT, PG_STORE, PG_VECTORS, QUIET, SERVER
 
 ROOT = Path(__file__).resolve().parents[1]
 CONCURRENCY = 16
-_encoder = msgspec.json.Encoder()
-
-PG_CONFIG = """
-[telemetry]
-enabled = false
-
+LOG_INFO = """
 [logging]
 level = "INFO"
-
-[[actors]]
-name = "store"
-kind = "store"
-factory = "actors.stores:PostgresStore"
-options = { url = "${DATABASE_URL}" }
-
-[[actors]]
-name = "default"
-kind = "store"
-factory = "actors.stores:PgVectorStore"
-options = { url = "${DATABASE_URL}", max_connections = 2 }
 """
+_encoder = msgspec.json.Encoder()
 
-APP_CONFIG = """
-[[actors]]
-name = "scripted"
-kind = "provider"
-factory = "actors.llm:configured_provider"
-options = { type = "scripted", builtin = "echo" }
+PG_CONFIG = QUIET + LOG_INFO + PG_STORE + PG_VECTORS
 
+APP_CONFIG = (
+    """
 [[actors]]
 name = "hash"
 kind = "provider"
 factory = "actors.llm:configured_provider"
 options = { type = "hash", dimension = 32 }
-
-[[actors]]
-name = "add"
-factory = "actors.demo.agent:add"
-
-[[actors]]
-name = "echo"
-kind = "agent"
-factory = "actors.demo.agent:echo"
-
+"""
+    + DEMO_AGENT
+    + """
 [[actors]]
 name = "three-step"
 kind = "workflow"
 factory = "actors.demo.workflows:three_step_app"
-
-[[actors]]
-name = "server"
-factory = "actors.server:Server"
-options = { host = "127.0.0.1", port = "${MASTRA_PORT}" }
 """
+    + SERVER
+)
 
-SQLITE_CONFIG = """
-[telemetry]
-enabled = false
-
-[logging]
-level = "INFO"
-
+SQLITE_CONFIG = (
+    QUIET
+    + LOG_INFO
+    + """
 [[actors]]
 name = "store"
 kind = "store"
@@ -123,6 +92,7 @@ kind = "store"
 factory = "actors.stores:VectorStore"
 options = { path = "${MASTRA_DATA}/vectors.db", synchronous = "normal" }
 """
+)
 
 
 def _free_port() -> int:
@@ -250,26 +220,17 @@ def _ratio(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]) -> float:
     return round(sum(ratios) / len(ratios), 3) if ratios else 0.0
 
 
-TAKEOVER_CONFIG = """
-[telemetry]
-enabled = false
-
-[[actors]]
-name = "store"
-kind = "store"
-factory = "actors.stores:PostgresStore"
-options = { url = "${DATABASE_URL}" }
-
+TAKEOVER_CONFIG = (
+    QUIET
+    + PG_STORE
+    + """
 [[actors]]
 name = "relay"
 kind = "workflow"
 factory = "tests.e2e.lease_app:relay_app"
-
-[[actors]]
-name = "server"
-factory = "actors.server:Server"
-options = { host = "127.0.0.1", port = "${MASTRA_PORT}" }
 """
+    + SERVER
+)
 LEASE_FOR = 1.5  # relay_app's
 
 

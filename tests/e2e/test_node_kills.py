@@ -14,44 +14,22 @@ import httpx
 import pytest
 import trio
 
+from tests.e2e.pg_configs import DEMO_AGENT, PG_STORE, QUIET, SERVER
 from tests.e2e.serve import Served, open_served
 from tests.pgcluster import Cluster
 
-CONFIG = """
-[telemetry]
-enabled = false
-
-[[actors]]
-name = "store"
-kind = "store"
-factory = "actors.stores:PostgresStore"
-options = { url = "${DATABASE_URL}", connect_timeout = 2.0 }
-
-[[actors]]
-name = "scripted"
-kind = "provider"
-factory = "actors.llm:configured_provider"
-options = { type = "scripted", builtin = "echo" }
-
-[[actors]]
-name = "add"
-factory = "actors.demo.agent:add"
-
-[[actors]]
-name = "echo"
-kind = "agent"
-factory = "actors.demo.agent:echo"
-
+CONFIG = (
+    QUIET
+    + PG_STORE
+    + DEMO_AGENT
+    + """
 [[actors]]
 name = "chain"
 kind = "workflow"
 factory = "tests.e2e.lease_app:chain_app"
-
-[[actors]]
-name = "server"
-factory = "actors.server:Server"
-options = { host = "127.0.0.1", port = 0 }
 """
+    + SERVER
+)
 ROUNDS = 10
 PER_ROUND = 6  # runs and turns each, spread over both nodes
 

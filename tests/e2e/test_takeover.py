@@ -13,19 +13,14 @@ from pathlib import Path
 import httpx
 import trio
 
+from tests.e2e.pg_configs import PG_STORE, QUIET, SERVER
 from tests.e2e.serve import Served, open_served
 from tests.pgcluster import Cluster
 
-CONFIG = """
-[telemetry]
-enabled = false
-
-[[actors]]
-name = "store"
-kind = "store"
-factory = "actors.stores:PostgresStore"
-options = { url = "${DATABASE_URL}" }
-
+CONFIG = (
+    QUIET
+    + PG_STORE
+    + """
 [[actors]]
 name = "relay"
 kind = "workflow"
@@ -35,12 +30,9 @@ factory = "tests.e2e.lease_app:relay_app"
 name = "approval"
 kind = "workflow"
 factory = "actors.demo.workflows:approval_app"
-
-[[actors]]
-name = "server"
-factory = "actors.server:Server"
-options = { host = "127.0.0.1", port = 0 }
 """
+    + SERVER
+)
 
 
 @asynccontextmanager

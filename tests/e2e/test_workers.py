@@ -14,51 +14,24 @@ from pathlib import Path
 import httpx
 import trio
 
+from tests.e2e.pg_configs import DEMO_AGENT, PG_STORE, PG_VECTORS, QUIET, SERVER
 from tests.e2e.serve import ROOT, STORES_TOML
 from tests.pgcluster import Cluster
 
-APP_TOML = """
-[telemetry]
-enabled = false
-
-[[actors]]
-name = "store"
-kind = "store"
-factory = "actors.stores:PostgresStore"
-options = { url = "${DATABASE_URL}" }
-
-[[actors]]
-name = "default"
-kind = "store"
-factory = "actors.stores:PgVectorStore"
-options = { url = "${DATABASE_URL}", max_connections = 2 }
-
-[[actors]]
-name = "scripted"
-kind = "provider"
-factory = "actors.llm:configured_provider"
-options = { type = "scripted", builtin = "echo" }
-
+APP_TOML = (
+    QUIET
+    + PG_STORE
+    + PG_VECTORS
+    + DEMO_AGENT
+    + """
 [[actors]]
 name = "hash"
 kind = "provider"
 factory = "actors.llm:configured_provider"
 options = { type = "hash", dimension = 32 }
-
-[[actors]]
-name = "add"
-factory = "actors.demo.agent:add"
-
-[[actors]]
-name = "echo"
-kind = "agent"
-factory = "actors.demo.agent:echo"
-
-[[actors]]
-name = "server"
-factory = "actors.server:Server"
-options = { host = "127.0.0.1", port = "${MASTRA_PORT}" }
 """
+    + SERVER
+)
 
 
 def _free_port() -> int:
