@@ -137,8 +137,13 @@ def _matches_order(field: Any, operand: Any, compare: Callable[[Any, Any], bool]
 
 
 def _equal(a: Any, b: Any) -> bool:
+    """JSON equality: true/false never equal numbers, at any depth of arrays and objects."""
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a is b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
     return bool(a == b)
 
 

@@ -14,6 +14,7 @@ DOC: dict[str, Any] = {
     "tags": ["a", "b"],
     "meta": {"lang": "en"},
     "flag": True,
+    "flags": [True, False],
 }
 
 
@@ -34,6 +35,10 @@ DOC: dict[str, Any] = {
         ({"meta.lang": "en"}, True),
         ({"meta.lang": {"$exists": True}, "nope": {"$exists": False}}, True),
         ({"flag": 1}, False),  # booleans are not numbers
+        ({"tags": ["a", "b"]}, True),  # an array operand compares with the whole array
+        ({"tags": ["b", "a"]}, False),
+        ({"flags": [1, 0]}, False),  # ... and booleans inside it are not numbers either
+        ({"meta": {"lang": "en"}}, True),
         ({"year": {"$not": {"$gt": 2020}}}, False),
         ({"$not": {"kind": "blog"}}, True),
         ({"$or": [{"kind": "blog"}, {"year": 2021}]}, True),

@@ -12,7 +12,7 @@ import msgspec
 import psycopg
 import pytest
 import trio
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from actors.stores import LeaseLost, PgVectorStore, PostgresStore, StoreUnavailable
@@ -88,6 +88,8 @@ def filter_db(pg_cluster: Cluster) -> Iterator[psycopg.Connection[Any]]:
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(docs=st.lists(_docs, min_size=1, max_size=6), spec=_filters)
+@example(docs=[{"n": {"x": [False, None, False]}}], spec={"n.x": [0, None, False]})
+@example(docs=[{"a": {"b": [1, True]}}], spec={"a": {"b": [1, 1]}})
 def test_filters_in_sql_match_the_python_predicate(
     filter_db: psycopg.Connection[Any], docs: list[dict[str, Any]], spec: dict[str, Any]
 ) -> None:
