@@ -1,5 +1,6 @@
 """Leases on workflow runs in Postgres (see ``lease_messages``), applied by the store's
-group-commit writer like every other write."""
+group-commit writer like every other write. A cancel request and a release notify the
+nodes concerned when their transaction commits (see ``_pgnotify``)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,19 @@ from typing import assert_never
 
 from actors.stores._errors import InvalidRequest, LeaseLost
 from actors.stores._pg import Conn
+from actors.stores._pgnotify import notify
 from actors.stores._reads import _RUN_COLUMNS, _run_row
 from actors.stores._sql import dump_json
 from actors.stores.lease_messages import (
     CancelRequests,
     ClaimRuns,
     LeaseWrite,
+    ReleaseLeases,
     RenewLeases,
     RequestCancel,
     SaveLeasedRun,
+    cancel_notice,
+    release_notice,
 )
 from actors.stores.messages import WorkflowRunRecord
 
@@ -54,13 +59,26 @@ def apply_lease_write(conn: Conn, op: LeaseWrite) -> object:
                 (op.lease_for, op.workflow_name, op.owner, op.run_ids),
             ).fetchall()
             return sorted(r[0] for r in rows)
+        case ReleaseLeases():
+            rows = conn.execute(
+                "UPDATE mastra_workflow_runs SET lease_until = NULL"
+                " WHERE workflow_name = %s AND owner = %s AND run_id = ANY(%s)"
+                f" AND status IN {_LIVE} RETURNING run_id",
+                (op.workflow_name, op.owner, op.run_ids),
+            ).fetchall()
+            if rows:
+                notify(conn, release_notice(op.workflow_name))
+            return sorted(r[0] for r in rows)
         case RequestCancel():
             flagged = conn.execute(
                 "UPDATE mastra_workflow_runs SET cancel_requested = true"
                 f" WHERE workflow_name = %s AND run_id = %s AND status IN {_LIVE}"
-                " RETURNING run_id",
+                " RETURNING owner",
                 (op.workflow_name, op.run_id),
             ).fetchall()
+            for (owner,) in flagged:
+                if owner is not None:
+                    notify(conn, cancel_notice(op.workflow_name, owner))
             return bool(flagged)
         case CancelRequests():
             rows = conn.execute(

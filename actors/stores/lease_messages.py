@@ -9,7 +9,12 @@ which continues each from its last acknowledged snapshot. A save from a node who
 taken over fails with ``LeaseLost`` and writes nothing. Lease times are the database's
 clock, so the nodes' clocks need not agree. A cancel that reaches a node not driving the
 run is recorded with ``RequestCancel``; the driving node reads its ``CancelRequests``
-now and then and cancels those runs.
+and cancels those runs. A node that stops gracefully gives its runs up with
+``ReleaseLeases``, so another node claims them at once instead of after their expiry.
+
+Both wake the node concerned through the store (``AwaitNotice`` on ``cancel_notice`` and
+``release_notice``: Postgres ``LISTEN``/``NOTIFY``); nodes also look every heartbeat, so a
+lost wake-up costs time, never a run.
 
 A store that does not handle these (``SqliteStore``: one process, nothing to share) refuses
 ``LeaseSupport`` with ``UnhandledMessage``; workflows then save without leases.
@@ -24,15 +29,29 @@ import msgspec
 from actors.stores.messages import WorkflowStatus
 
 __all__ = [
+    "AwaitNotice",
     "CancelRequests",
     "ClaimRuns",
     "LeaseRequest",
     "LeaseSupport",
     "LeaseWrite",
+    "ReleaseLeases",
     "RenewLeases",
     "RequestCancel",
     "SaveLeasedRun",
+    "cancel_notice",
+    "release_notice",
 ]
+
+
+def cancel_notice(workflow_name: str, owner: str) -> str:
+    """The notice sent when one of ``owner``'s runs of the workflow is asked to cancel."""
+    return f"cancel:{workflow_name}:{owner}"
+
+
+def release_notice(workflow_name: str) -> str:
+    """The notice sent when a node gave up its leases on runs of the workflow."""
+    return f"release:{workflow_name}"
 
 
 class LeaseSupport(msgspec.Struct, frozen=True, kw_only=True, tag=True):
@@ -84,6 +103,25 @@ class RequestCancel(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     run_id: str
 
 
+class ReleaseLeases(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """End ``owner``'s leases on ``run_ids`` now, so any node may claim those runs at
+    once (a node that stops gracefully); replies the ids it released."""
+
+    workflow_name: str
+    owner: str
+    run_ids: list[str]
+
+
+class AwaitNotice(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """Reply the count of notices ``key`` received by this store, once it differs from
+    ``after`` or ``timeout`` seconds passed. The first await of a key starts its count at
+    0 (send it with ``timeout=0`` before the look it should wake up). Not a write."""
+
+    key: str
+    after: int = 0
+    timeout: float = 0.0
+
+
 class CancelRequests(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     """The ids of ``owner``'s live runs that were asked to cancel (``RequestCancel``)."""
 
@@ -91,5 +129,7 @@ class CancelRequests(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     owner: str
 
 
-LeaseWrite = SaveLeasedRun | ClaimRuns | RenewLeases | RequestCancel | CancelRequests
-LeaseRequest = LeaseWrite | LeaseSupport
+LeaseWrite = (
+    SaveLeasedRun | ClaimRuns | RenewLeases | ReleaseLeases | RequestCancel | CancelRequests
+)
+LeaseRequest = LeaseWrite | LeaseSupport | AwaitNotice

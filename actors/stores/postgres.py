@@ -12,7 +12,8 @@ Several processes (``serve --workers N``, or several machines) may run a ``Postg
 against one database. Writes of each process go through one writer thread that commits the
 writes of many senders in one transaction (group commit) and acknowledges each only after
 its commit; reads run on worker threads bounded by the actor's ``CapacityLimiter``. Nothing
-is cached in memory, since other processes write too.
+is cached in memory, since other processes write too. A connection of its own listens for
+the wake-ups other nodes send (``AwaitNotice``, see ``lease_messages``).
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ from typing import Any, ClassVar, TypeGuard
 
 import trio
 
-from actors.stores._errors import StoreError
+from actors.stores._errors import StoreError, StoreUnavailable
 from actors.stores._pg import PgDatabase
 from actors.stores._pglease import apply_lease_write
+from actors.stores._pgnotify import Notices
 from actors.stores._pgreads import run_pg_read
 from actors.stores._pgwrites import apply_pg_write
 from actors.stores._writer import GroupCommitWriter
-from actors.stores.lease_messages import LeaseRequest, LeaseSupport, LeaseWrite
+from actors.stores.lease_messages import AwaitNotice, LeaseRequest, LeaseSupport, LeaseWrite
 from actors.stores.messages import (
     EnsureThread,
     GetMessages,
@@ -38,7 +40,7 @@ from actors.stores.messages import (
     StoreRequest,
     StoreWrite,
 )
-from runtime import Actor, UnhandledMessage
+from runtime import Actor, Reply, UnhandledMessage
 
 __all__ = ["PostgresStore"]
 
@@ -96,9 +98,10 @@ class PostgresStore(Actor):
         self._db: PgDatabase | None = None
         self._writer: GroupCommitWriter[StoreWrite | LeaseWrite] | None = None
         self._read_limiter = trio.CapacityLimiter(max(1, max_connections - 1))
+        self._notices = Notices(url, connect_timeout=connect_timeout)
 
     async def on_start(self) -> None:
-        """Connect and migrate on a worker thread, then start the writer."""
+        """Connect and migrate on a worker thread, then start the writer and the listener."""
         db = PgDatabase(
             self.url,
             components=("store",),
@@ -111,6 +114,7 @@ class PostgresStore(Actor):
             db, _apply, max_batch=self._max_batch, queue_size=self._queue_size
         )
         await self.ctx.nursery.start(self._writer.run)
+        await self.ctx.nursery.start(self._notices.run)
 
     async def on_stop(self) -> None:
         """Commit and acknowledge the writes already accepted, then close the pool."""
@@ -130,6 +134,11 @@ class PostgresStore(Actor):
             raise StoreError(f"store {self.ctx.name!r} is not open")
         if isinstance(msg, LeaseSupport):
             return True
+        if isinstance(msg, AwaitNotice):
+            reply = self.ctx.defer_reply()  # answered by a task: no handler held meanwhile
+            if reply is not None:
+                self.ctx.nursery.start_soon(self._answer_notice, msg, reply)
+            return None
         if isinstance(msg, LoadThread):
             await self._writer.submit(EnsureThread(id=msg.thread_id, resource_id=msg.resource_id))
             return await self._read(GetMessages(thread_id=msg.thread_id, last=msg.last))
@@ -140,6 +149,15 @@ class PostgresStore(Actor):
         if _is_read(msg):
             return await self._read(msg)
         raise UnhandledMessage(f"store {self.ctx.name!r} does not handle {type(msg).__name__}")
+
+    async def _answer_notice(self, msg: AwaitNotice, reply: Reply) -> None:
+        """Answer ``msg`` when its wake-up comes or it times out; a store stopping first
+        answers ``StoreUnavailable``."""
+        try:
+            reply.set_value(await self._notices.wait(msg.key, msg.after, msg.timeout))
+        except trio.Cancelled:
+            reply.set_error(StoreUnavailable(f"store {self.ctx.name!r} stopped"))
+            raise
 
     async def _read(self, msg: StoreRead) -> Any:
         assert self._db is not None

@@ -4,9 +4,9 @@ A workflow actor admits a run in two steps. ``claim`` reserves its id while the 
 checked against the store (so a second start of the same id is refused, not run twice);
 ``enter`` takes one of ``max_active_runs`` slots, waiting while none is free, which holds the
 caller's acknowledgement back and so slows a flood of starts down instead of growing memory.
-``leave`` gives the slot back when the run stops. Runs recovered at start are ``reserve``d
-together and ``release``d one by one as they are registered; ``released`` lets a caller
-(a wait or cancel of such a run) wait for that.
+``leave`` gives the slot back when the run stops (``idle`` waits for the last). Runs
+recovered at start are ``reserve``d together and ``release``d one by one as they are
+registered; ``released`` lets a caller (a wait or cancel of such a run) wait for that.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ class Admission:
 
     def __init__(self, max_active_runs: int) -> None:
         self._slots = trio.Semaphore(max_active_runs)
+        self._max = max_active_runs
         self._claims: dict[str, trio.Event] = {}
+        self._idle: trio.Event | None = None  # set when the last slot taken is given back
 
     def taken(self, run_id: str, active: Container[str]) -> bool:
         """Whether ``run_id`` is active or claimed by a start or resume in progress."""
@@ -72,3 +74,13 @@ class Admission:
     def leave(self) -> None:
         """Give back a slot taken with ``enter``."""
         self._slots.release()
+        if self._idle is not None and self._slots.value == self._max:
+            self._idle.set()
+            self._idle = None
+
+    async def idle(self) -> None:
+        """Wait until no slot is taken (at once if none is)."""
+        while self._slots.value < self._max:
+            if self._idle is None:
+                self._idle = trio.Event()
+            await self._idle.wait()

@@ -3,7 +3,8 @@
 ``LeasedSnapshots`` is the ``SnapshotStore`` port of a workflow actor whose store answers
 ``LeaseSupport``: every save is made by this node (``owner``) and leases the run while it is
 ``running`` or ``waiting``; ``claim`` takes over runs whose node stopped renewing; ``renew``
-is the heartbeat (the workflow actor drives both, see ``run``).
+is the heartbeat (the workflow actor drives both, see ``run``); ``release`` hands runs over
+when this node stops; ``notice`` waits for the wake-ups other nodes send.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import uuid
 from typing import Any
 
 from actors.stores.lease_messages import (
+    AwaitNotice,
     CancelRequests,
     ClaimRuns,
     LeaseSupport,
+    ReleaseLeases,
     RenewLeases,
     RequestCancel,
     SaveLeasedRun,
@@ -104,6 +107,22 @@ class LeasedSnapshots(StoreSnapshots):
             )
         )
         return set(held)
+
+    async def release(self, workflow_id: str, run_ids: list[str]) -> set[str]:
+        """End this node's leases on ``run_ids`` now, waking the other nodes to claim them;
+        returns the ids released."""
+        if not run_ids:
+            return set()
+        released: list[str] = await self.store.ask(
+            ReleaseLeases(workflow_name=workflow_id, owner=self.owner, run_ids=run_ids)
+        )
+        return set(released)
+
+    async def notice(self, key: str, after: int, timeout: float) -> int:  # noqa: ASYNC109
+        """The count of ``key``'s wake-ups once it differs from ``after``, or after ``timeout``
+        seconds (see ``AwaitNotice``)."""
+        count: int = await self.store.ask(AwaitNotice(key=key, after=after, timeout=timeout))
+        return count
 
     async def request_cancel(self, workflow_id: str, run_id: str) -> bool:
         """Ask the node driving ``run_id`` to cancel it; False when it is not live."""

@@ -1,11 +1,16 @@
 """Recovery of the runs a workflow actor finds unfinished: at start from its own store, and
-on Postgres by leases that a heartbeat renews and that it takes over from nodes that died.
+on Postgres by leases that a heartbeat renews and that it takes over from nodes that died
+or that handed their runs over as they stopped.
 
 ``Recovery`` is mixed into ``WorkflowActor``: it continues every run the store records as
 ``running`` or ``waiting`` in the background (so the actor starts at once however many there
 are), each when one of the ``max_active_runs`` slots is free. Their ids are claimed first:
 a wait or watch for one of them waits until it continues, a start of one is refused, and a
 cancel of one still queued settles it in the store.
+
+Other nodes wake this one through the store (``LeasedSnapshots.notice``) when they hand runs
+over or ask for a cancel of a run driven here; without a wake-up (the listener is
+reconnecting, or a pooler in between drops ``LISTEN``) the heartbeat finds both anyway.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from actors.stores import StoreError
+from actors.stores.lease_messages import cancel_notice, release_notice
 from actors.workflow._leased import LeasedSnapshots
 from actors.workflow._persist import RunQuery
 from actors.workflow._snapshot import RunSnapshot, RunStatus
@@ -32,9 +38,6 @@ __all__ = ["Recovery"]
 
 log = logging.getLogger("actors.workflow")
 
-CANCEL_POLL = 0.5
-"""Seconds between looks for cancels of this node's runs sent to another node."""
-
 
 class Recovery:
     """The recovery half of ``WorkflowActor`` (see the module docstring)."""
@@ -47,6 +50,8 @@ class Recovery:
         admission: Admission
         recovering: set[str]
         recovery_listed: trio.Event
+        heartbeat_scope: trio.CancelScope
+        handing_over: bool
 
         def _registered(self, snapshot: RunSnapshot) -> ActiveRun: ...
 
@@ -80,28 +85,35 @@ class Recovery:
 
     async def _keep_leases(self, port: LeasedSnapshots) -> None:
         """The heartbeat: renew the leases of this node's runs (a run whose lease another
-        node took stops here), then claim
-        runs whose node stopped renewing and continue them like recovered runs. A store
-        failure is logged and retried at the next beat; runs until the actor stops."""
+        node took stops here), then claim runs whose node stopped renewing or handed them
+        over, and continue them like recovered runs. Beats every ``port.heartbeat`` seconds
+        and whenever a node hands runs over. A store failure is logged and retried at the
+        next beat; runs until the actor stops or ``heartbeat_scope`` is cancelled."""
         own = True  # at first, the runs of this process's earlier incarnation too
-        while True:
-            claimed: list[RunSnapshot] = []
-            try:
-                await self._renew(port)
-                claimed = await port.claim(self.workflow.id, limit=100, own=own)
-                own = False
-            except (StoreError, ActorError) as exc:
-                log.warning("workflow %r: leases not kept this beat: %s", self.workflow.id, exc)
-            finally:
-                self.recovery_listed.set()
-            ids = [s.run_id for s in claimed if not self.admission.taken(s.run_id, self.runs)]
-            for run_id in ids:
-                log.info("workflow %r: took over run %r", self.workflow.id, run_id)
-                self.admission.reserve(run_id)
-                self.recovering.add(run_id)
-            if ids:
-                self.ctx.nursery.start_soon(self._recover_claimed, ids)
-            await trio.sleep(port.heartbeat)
+        key = release_notice(self.workflow.id)
+        with self.heartbeat_scope:
+            seen = await _woken(port, key, 0, 0)
+            while True:
+                claimed: list[RunSnapshot] = []
+                try:
+                    await self._renew(port)
+                    claimed = await port.claim(self.workflow.id, limit=100, own=own)
+                    own = False
+                except (StoreError, ActorError) as exc:
+                    log.warning("workflow %r: leases not kept this beat: %s", self.workflow.id, exc)
+                finally:
+                    self.recovery_listed.set()
+                self._continue_claimed(claimed)
+                seen = await _woken(port, key, seen, port.heartbeat)
+
+    def _continue_claimed(self, claimed: list[RunSnapshot]) -> None:
+        ids = [s.run_id for s in claimed if not self.admission.taken(s.run_id, self.runs)]
+        for run_id in ids:
+            log.info("workflow %r: took over run %r", self.workflow.id, run_id)
+            self.admission.reserve(run_id)
+            self.recovering.add(run_id)
+        if ids:
+            self.ctx.nursery.start_soon(self._recover_claimed, ids)
 
     async def _renew(self, port: LeasedSnapshots) -> None:
         live = ("running", "waiting")
@@ -118,11 +130,12 @@ class Recovery:
 
     async def _watch_cancels(self, port: LeasedSnapshots) -> None:
         """Cancel this node's runs that a cancel sent to another node asked for, looking
-        every ``CANCEL_POLL`` seconds (or each heartbeat, if sooner) while any run is live
-        here. A store failure is logged and retried; runs until the actor stops."""
-        every = min(CANCEL_POLL, port.heartbeat)
+        when that node's wake-up arrives and at every heartbeat while any run is live here.
+        A store failure is logged and retried; runs until the actor stops."""
+        key = cancel_notice(self.workflow.id, port.owner)
+        seen = await _woken(port, key, 0, 0)
         while True:
-            await trio.sleep(every)
+            seen = await _woken(port, key, seen, port.heartbeat)
             if not self.runs:
                 continue
             try:
@@ -135,6 +148,28 @@ class Recovery:
                 if run is not None:
                     log.info("workflow %r: run %r canceled elsewhere", self.workflow.id, run_id)
                     run.scope.cancel()
+
+    async def _hand_over(self, port: LeasedSnapshots) -> None:
+        """As this actor stops: stop the heartbeat, stop driving every run here without
+        saving more, and end their leases so that another node claims them at once and
+        continues each from its last acknowledged save (instead of after the lease
+        expired). A store failure is logged: the leases then expire as after a crash.
+        Bounded by the actor's grace period, like every ``on_stop``; the callers waiting
+        for those runs get ``ActorStopped``."""
+        self.handing_over = True
+        self.heartbeat_scope.cancel()
+        ids = list(self.runs) + sorted(self.recovering)
+        self.recovering.clear()  # those still waiting for a slot are not continued here
+        for run in self.runs.values():
+            run.lose()
+        await self.admission.idle()
+        try:
+            released = await port.release(self.workflow.id, ids)
+        except (StoreError, ActorError) as exc:
+            log.warning("workflow %r: runs not handed over: %s", self.workflow.id, exc)
+            return
+        if released:
+            log.info("workflow %r: handed %d runs over", self.workflow.id, len(released))
 
     async def _recover_claimed(self, run_ids: list[str]) -> None:
         try:
@@ -171,3 +206,13 @@ class Recovery:
         """Wait while ``run_id`` is being started or is still to be recovered."""
         await self.recovery_listed.wait()
         await self.admission.released(run_id)
+
+
+async def _woken(port: LeasedSnapshots, key: str, seen: int, timeout: float) -> int:  # noqa: ASYNC109
+    """Wait for the wake-up ``key`` (its count moves past ``seen``) or ``timeout`` seconds;
+    the count now. When the store cannot wait (it is down), just sleep ``timeout``."""
+    try:
+        return await port.notice(key, seen, timeout)
+    except (StoreError, ActorError):
+        await trio.sleep(timeout)
+        return seen

@@ -15,7 +15,8 @@ When the store keeps leases (Postgres, shared by several nodes), a node drives a
 while it holds the run's lease (see ``actors.stores.lease_messages``): a heartbeat renews the
 leases of its runs every third of ``lease_for`` and claims the runs of nodes that stopped
 renewing, continuing each from its last acknowledged snapshot; a run whose lease it lost
-stops on this node without saving anything more.
+stops on this node without saving anything more. A node that stops gracefully hands its
+runs over: it ends their leases and wakes the other nodes, which claim them at once.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from actors.workflow._persist import (
     SnapshotWriter,
     StoreSnapshots,
 )
-from actors.workflow._recovery import CANCEL_POLL, Recovery
+from actors.workflow._recovery import Recovery
 from actors.workflow._resume import mark_resumed, resolve_path, resume_value
 from actors.workflow._schema import check
 from actors.workflow._snapshot import (
@@ -85,6 +86,9 @@ from runtime import Actor, ActorError, ActorRef, ActorStopped
 __all__ = ["WorkflowActor"]
 
 log = logging.getLogger("actors.workflow")
+
+CANCEL_POLL = 0.5
+"""The longest pause between looks at the store while another node cancels a run."""
 
 
 class WorkflowActor(Recovery, Actor):
@@ -151,6 +155,8 @@ class WorkflowActor(Recovery, Actor):
             )
         self.recovering: set[str] = set()  # found running at start, not yet continued
         self.recovery_listed = trio.Event()  # the runs to recover are claimed
+        self.heartbeat_scope = trio.CancelScope()
+        self.handing_over = False  # this actor is stopping and gives its runs up
         leases = None
         if isinstance(self.port, StoreSnapshots):
             leases = await leased_port(self.port.store, self.lease_for)
@@ -162,6 +168,12 @@ class WorkflowActor(Recovery, Actor):
             self.ctx.nursery.start_soon(self._watch_cancels, leases)
         if self.keep_runs_for is not None:
             self.ctx.nursery.start_soon(self._prune_finished_runs, self.keep_runs_for)
+
+    async def on_stop(self) -> None:
+        """On a shared store, hand this node's runs over to the other nodes (see
+        ``Recovery._hand_over``); otherwise they stay ``running`` for the next start."""
+        if isinstance(self.port, LeasedSnapshots):
+            await self._hand_over(self.port)
 
     async def _prune_finished_runs(self, keep: float) -> None:
         """Delete finished runs older than ``keep`` seconds, now and then every
@@ -325,7 +337,7 @@ class WorkflowActor(Recovery, Actor):
             for reply in run.waiters:
                 if run.store_failure is not None:
                     reply.set_error(run.store_failure)
-                elif run.stopped.is_set():
+                elif run.stopped.is_set() and not self.handing_over:
                     reply.set_value(RunResult.of(run.snapshot))
                 else:
                     reply.set_error(ActorStopped(f"workflow {self.workflow.id!r} stopped"))
@@ -383,16 +395,17 @@ class WorkflowActor(Recovery, Actor):
         return RunResult.of(snapshot)
 
     async def _cancel_elsewhere(self, port: LeasedSnapshots, snapshot: RunSnapshot) -> RunSnapshot:
-        """A run another node drives: ask it to cancel (it looks for such requests every
-        ``CANCEL_POLL`` seconds) and wait, at most three leases long, until the store shows
-        the run stopped. Should that
-        node die first, the node that takes the run over sees the request and cancels it."""
+        """A run another node drives: ask it to cancel (the request wakes it) and wait, at
+        most three leases long, until the store shows the run stopped. Should that node die
+        first, the node that takes the run over sees the request and cancels it."""
         run_id = snapshot.run_id
         if not await port.request_cancel(self.workflow.id, run_id):
             return await self._snapshot(run_id)  # it ended meanwhile
+        pause = 0.005
         with trio.move_on_after(3 * port.lease_for + port.heartbeat):
             while snapshot.status in ("running", "waiting"):
-                await trio.sleep(min(CANCEL_POLL, port.heartbeat) / 2)
+                await trio.sleep(pause)
+                pause = min(pause * 2, CANCEL_POLL)
                 snapshot = await self._snapshot(run_id)
         return snapshot
 

@@ -1,5 +1,7 @@
-"""A two-step workflow for the take-over test: each step appends what it does, and on which
-node (``NODE``), to the file ``EXEC_LOG``; the second step never ends on node ``a``."""
+"""Two-step workflows for the take-over tests: each step appends what it does, and on which
+node (``NODE``), to the file ``EXEC_LOG``; the second step never ends on node ``a``.
+``relay`` leases its runs for 1.5 s, ``patient`` for a minute (so only a wake-up from
+another node, never a lease's expiry or a heartbeat, moves its runs within the tests)."""
 
 from __future__ import annotations
 
@@ -34,13 +36,17 @@ async def _second(ctx: StepContext[Count]) -> Count:
     return Count(ctx.input_data.n * 10)
 
 
-relay = (
-    Workflow("relay", Count, Count)
-    .then(step("first", Count, Count, _first))
-    .then(step("second", Count, Count, _second))
-    .commit()
-)
-relay_app = relay.deploy(store="store", lease_for=1.5)
+def _two_steps(workflow_id: str) -> Workflow:
+    return (
+        Workflow(workflow_id, Count, Count)
+        .then(step("first", Count, Count, _first))
+        .then(step("second", Count, Count, _second))
+        .commit()
+    )
+
+
+relay_app = _two_steps("relay").deploy(store="store", lease_for=1.5)
+patient_app = _two_steps("patient").deploy(store="store", lease_for=60.0)
 
 
 async def _hop(ctx: StepContext[Count]) -> Count:

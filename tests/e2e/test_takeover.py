@@ -1,7 +1,8 @@
 """Workflow runs as leased rows: two real nodes share one Postgres. The node driving a run
 is killed with SIGKILL in the middle of a step; the other node takes the run over once its
 lease expired and finishes it from the last acknowledged snapshot, never running a
-completed step again. A cancel or a resume works through either node."""
+completed step again. A node stopped with SIGTERM hands its runs over at once. A cancel or
+a resume works through either node, and a cancel wakes the driving node at once."""
 
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ CONFIG = (
 name = "relay"
 kind = "workflow"
 factory = "tests.e2e.lease_app:relay_app"
+
+[[actors]]
+name = "patient"
+kind = "workflow"
+factory = "tests.e2e.lease_app:patient_app"
 
 [[actors]]
 name = "approval"
@@ -53,6 +59,7 @@ async def _two_nodes(
 
 
 async def _in_second_step_on_a(executed: Path) -> None:
+    """Wait until node a runs the second step (which never ends there)."""
     with trio.fail_after(60):  # the first step is acknowledged before the second
         while "second a" not in await trio.to_thread.run_sync(_lines, executed):
             await trio.sleep(0.05)
@@ -116,3 +123,49 @@ async def test_runs_are_canceled_and_resumed_through_any_node(
     assert resumed.json()["status"] == "success", resumed.text
     assert seen_by_a.json()["status"] == "canceled"
     assert _lines(executed) == ["first a", "second a"]  # nobody ran it again
+
+
+async def test_a_node_stopped_gracefully_hands_its_runs_over_at_once(
+    tmp_path: Path, pg_cluster: Cluster
+) -> None:
+    # ``patient`` leases for a minute and beats every 20 s: only the hand-over and its
+    # wake-up let b finish within the limit
+    async with (
+        _two_nodes(tmp_path, pg_cluster) as (a, b, executed),
+        httpx.AsyncClient(timeout=30) as client,
+    ):
+        started = await client.post(
+            f"{a.url}/api/workflows/patient/start?runId=h1", json={"inputData": {"n": 1}}
+        )
+        assert started.status_code == 200, started.text
+        await _in_second_step_on_a(executed)
+        a.process.send_signal(signal.SIGTERM)
+        with trio.fail_after(10):
+            assert await a.process.wait() == 0
+            while True:
+                run = await client.get(f"{b.url}/api/workflows/patient/runs/h1")
+                if run.json()["status"] != "running":
+                    break
+                await trio.sleep(0.05)
+    assert run.json()["status"] == "success", run.text
+    assert _lines(executed) == ["first a", "second a", "second b"]
+
+
+async def test_a_cancel_through_another_node_wakes_the_driving_node(
+    tmp_path: Path, pg_cluster: Cluster
+) -> None:
+    # ``patient``'s heartbeat looks every 20 s: only the wake-up cancels within the limit
+    async with (
+        _two_nodes(tmp_path, pg_cluster) as (a, b, executed),
+        httpx.AsyncClient(timeout=30) as client,
+    ):
+        started = await client.post(
+            f"{a.url}/api/workflows/patient/start?runId=w1", json={"inputData": {"n": 1}}
+        )
+        assert started.status_code == 200, started.text
+        await _in_second_step_on_a(executed)
+        with trio.fail_after(10):
+            canceled = await client.post(f"{b.url}/api/workflows/patient/runs/w1/cancel")
+        seen_by_a = await client.get(f"{a.url}/api/workflows/patient/runs/w1")
+    assert canceled.status_code == 200, canceled.text
+    assert seen_by_a.json()["status"] == "canceled", seen_by_a.text

@@ -18,8 +18,19 @@ from hypothesis import strategies as st
 from actors.stores import LeaseLost, PgVectorStore, PostgresStore, StoreUnavailable
 from actors.stores._filter import compile_filter
 from actors.stores._pgfilter import filter_sql
+from actors.stores._pgnotify import notify
 from actors.stores._pgschema import MIGRATIONS, migrate
-from actors.stores.lease_messages import ClaimRuns, LeaseSupport, RenewLeases, SaveLeasedRun
+from actors.stores.lease_messages import (
+    AwaitNotice,
+    ClaimRuns,
+    LeaseSupport,
+    ReleaseLeases,
+    RenewLeases,
+    RequestCancel,
+    SaveLeasedRun,
+    cancel_notice,
+    release_notice,
+)
 from actors.stores.messages import (
     GetMessages,
     ListRecords,
@@ -206,6 +217,69 @@ async def test_a_run_is_leased_claimed_once_expired_and_fenced(rt: Mastra, pg_ur
     assert await store.ask(
         RenewLeases(workflow_name="wf", owner="c", run_ids=["held"], lease_for=1)
     ) == ["held"]
+
+
+async def test_released_runs_are_claimable_at_once_and_wake_the_claimers(
+    rt: Mastra, pg_url: str
+) -> None:
+    store = await rt.spawn(PostgresStore, pg_url, name="store")
+    for run in ("r1", "r2"):
+        await store.ask(
+            SaveLeasedRun(
+                workflow_name="wf",
+                run_id=run,
+                status="running",
+                snapshot={},
+                owner="a",
+                lease_for=60,
+            )
+        )
+    released, cancels = release_notice("wf"), cancel_notice("wf", "a")
+    assert await store.ask(AwaitNotice(key=released)) == 0  # the claimer starts waiting
+    assert await store.ask(AwaitNotice(key=cancels)) == 0
+    assert await store.ask(RequestCancel(workflow_name="wf", run_id="r2")) is True
+    with trio.fail_after(10):
+        assert await store.ask(AwaitNotice(key=cancels, timeout=60)) == 1
+    release = ReleaseLeases(workflow_name="wf", owner="a", run_ids=["r1", "gone"])
+    assert await store.ask(release) == ["r1"]
+    with trio.fail_after(10):
+        assert await store.ask(AwaitNotice(key=released, timeout=60)) == 1
+    claim = ClaimRuns(workflow_name="wf", owner="b", lease_for=60)
+    assert [r.run_id for r in await store.ask(claim)] == ["r1"]
+
+
+def _send(url: str, key: str, *, commit: bool) -> None:
+    with (
+        psycopg.connect(url, autocommit=True) as conn,
+        conn.transaction(force_rollback=not commit),
+    ):
+        notify(conn, key)
+
+
+async def test_wake_ups_come_on_commit_only_and_after_a_lost_connection(
+    rt: Mastra, pg_url: str
+) -> None:
+    store = await rt.spawn(PostgresStore, pg_url, name="store")
+    assert await store.ask(AwaitNotice(key="k")) == 0
+    await trio.to_thread.run_sync(functools.partial(_send, pg_url, "k", commit=False))
+    await trio.to_thread.run_sync(functools.partial(_send, pg_url, "other", commit=True))
+    assert await store.ask(AwaitNotice(key="k", timeout=0.3)) == 0  # nothing for "k"
+    await trio.to_thread.run_sync(functools.partial(_send, pg_url, "k", commit=True))
+    with trio.fail_after(10):
+        assert await store.ask(AwaitNotice(key="k", timeout=60)) == 1
+    # the listener's connection is cut: it reconnects and wakes every waiter, since
+    # whatever was sent meanwhile is lost
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        cut = conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE query = 'LISTEN mastra_wakeup' AND datname = current_database()"
+        ).fetchall()
+    assert cut == [(True,)]
+    with trio.fail_after(10):
+        assert await store.ask(AwaitNotice(key="k", after=1, timeout=60)) == 2
+    await trio.to_thread.run_sync(functools.partial(_send, pg_url, "k", commit=True))
+    with trio.fail_after(10):
+        assert await store.ask(AwaitNotice(key="k", after=2, timeout=60)) == 3
 
 
 # -- a database that goes away and comes back ---------------------------------------------
