@@ -31,13 +31,14 @@ from actors.stores.messages import (
     ListRecords,
     ListThreads,
     ListWorkflowRuns,
+    LoadThread,
     MessageRecord,
     Record,
     StoreRead,
     WorkflowRunPage,
 )
 
-__all__ = ["run_pg_read"]
+__all__ = ["existing_thread_messages", "run_pg_read"]
 
 _THREAD_COLUMNS = "id, resource_id, title, metadata, created_at, updated_at"
 
@@ -148,6 +149,14 @@ def _messages(conn: Conn, op: GetMessages) -> list[MessageRecord]:
         (op.thread_id, limit),
     ).fetchall()
     return [message_row(r) for r in reversed(newest)]
+
+
+def existing_thread_messages(conn: Conn, op: LoadThread) -> list[MessageRecord] | None:
+    """The thread's messages (as ``GetMessages``) when the thread exists, else None."""
+    found = conn.execute("SELECT 1 FROM mastra_threads WHERE id = %s", (op.thread_id,)).fetchone()
+    if found is None:
+        return None
+    return _messages(conn, GetMessages(thread_id=op.thread_id, last=op.last))
 
 
 def _messages_by_id(conn: Conn, op: GetMessagesById) -> list[MessageRecord]:

@@ -28,7 +28,7 @@ from actors.stores._errors import StoreError, StoreUnavailable
 from actors.stores._pg import PgDatabase
 from actors.stores._pglease import apply_lease_write
 from actors.stores._pgnotify import Notices
-from actors.stores._pgreads import run_pg_read
+from actors.stores._pgreads import existing_thread_messages, run_pg_read
 from actors.stores._pgwrites import apply_pg_write
 from actors.stores._writer import GroupCommitWriter
 from actors.stores.lease_messages import AwaitNotice, LeaseRequest, LeaseSupport, LeaseWrite
@@ -140,8 +140,7 @@ class PostgresStore(Actor):
                 self.ctx.nursery.start_soon(self._answer_notice, msg, reply)
             return None
         if isinstance(msg, LoadThread):
-            await self._writer.submit(EnsureThread(id=msg.thread_id, resource_id=msg.resource_id))
-            return await self._read(GetMessages(thread_id=msg.thread_id, last=msg.last))
+            return await self._load_thread(msg)
         if _is_write(msg):
             # The writer answers the asker after the commit; this handler is free at once.
             await self._writer.enqueue(msg, self.ctx.defer_reply())
@@ -149,6 +148,17 @@ class PostgresStore(Actor):
         if _is_read(msg):
             return await self._read(msg)
         raise UnhandledMessage(f"store {self.ctx.name!r} does not handle {type(msg).__name__}")
+
+    async def _load_thread(self, msg: LoadThread) -> Any:
+        """A known thread's messages in one read; a new thread is created first (a write
+        acknowledged after its commit), so most turns commit nothing before they run."""
+        assert self._db is not None and self._writer is not None
+        read = functools.partial(existing_thread_messages, op=msg)
+        found = await trio.to_thread.run_sync(self._db.read, read, limiter=self._read_limiter)
+        if found is not None:
+            return found
+        await self._writer.submit(EnsureThread(id=msg.thread_id, resource_id=msg.resource_id))
+        return await self._read(GetMessages(thread_id=msg.thread_id, last=msg.last))
 
     async def _answer_notice(self, msg: AwaitNotice, reply: Reply) -> None:
         """Answer ``msg`` when its wake-up comes or it times out; a store stopping first

@@ -192,23 +192,6 @@ async def test_a_message_dated_earlier_lands_in_its_place(tmp_path: Path) -> Non
         assert ids == ["early", "mid", "late"]
 
 
-async def test_load_thread_creates_the_thread_and_replies_its_newest_messages(
-    tmp_path: Path,
-) -> None:
-    config = RuntimeConfig(telemetry=TelemetryConfig(enabled=False))
-    async with open_runtime(config) as rt:
-        store = await rt.spawn(SqliteStore, str(tmp_path / "s.db"), name="s", kind="store")
-        assert await store.ask(LoadThread(thread_id="t", resource_id="u", last=2)) == []
-        assert (await store.ask(GetThread(thread_id="t"))).resource_id == "u"
-        saved = [
-            NewMessage(id=f"m{i}", thread_id="t", role="user", content=i, created_at=float(i))
-            for i in range(3)
-        ]
-        await store.ask(SaveMessages(messages=saved))
-        newest = await store.ask(LoadThread(thread_id="t", resource_id="u", last=2))
-        assert [r.id for r in newest] == ["m1", "m2"]
-
-
 async def test_a_window_holds_only_about_what_its_readers_ask_for(tmp_path: Path) -> None:
     config = RuntimeConfig(telemetry=TelemetryConfig(enabled=False))
     async with open_runtime(config) as rt:

@@ -31,6 +31,7 @@ from actors.stores.messages import (
     ListRecords,
     ListThreads,
     ListWorkflowRuns,
+    LoadThread,
     NewMessage,
     PruneWorkflowRuns,
     Put,
@@ -112,6 +113,22 @@ async def test_threads_messages_and_working_memory(rt: Mastra, backend: Backend)
     await store.ask(SaveResource(id="u1", metadata={"plan": "pro"}))
     resource = await store.ask(GetResource(resource_id="u1"))
     assert (resource.working_memory, resource.metadata) == ("# User", {"plan": "pro"})
+
+
+async def test_load_thread_creates_the_thread_and_replies_its_newest_messages(
+    rt: Mastra, backend: Backend
+) -> None:
+    store = await backend.store(rt)
+    assert await store.ask(LoadThread(thread_id="t", resource_id="u", last=2)) == []
+    assert (await store.ask(GetThread(thread_id="t"))).resource_id == "u"
+    saved = [
+        NewMessage(id=f"m{i}", thread_id="t", role="user", content=i, created_at=float(i))
+        for i in range(3)
+    ]
+    await store.ask(SaveMessages(messages=saved))
+    newest = await store.ask(LoadThread(thread_id="t", resource_id="other", last=2))
+    assert [r.id for r in newest] == ["m1", "m2"]
+    assert (await store.ask(GetThread(thread_id="t"))).resource_id == "u"  # left as it was
 
 
 async def test_workflow_runs_filters_and_paging(rt: Mastra, backend: Backend) -> None:
