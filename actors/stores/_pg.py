@@ -2,9 +2,10 @@
 
 Every method here blocks; store actors call them through ``trio.to_thread.run_sync`` with
 their own ``CapacityLimiter`` (reads) or from their group-commit writer thread (writes).
-Each connection is checked before it is handed out, so connections broken by a restart of
-the server are replaced instead of failing a request, and a server that is down turns into
-``StoreUnavailable`` within ``timeout`` seconds; nothing needs a restart once it is back.
+Each connection is checked before it is handed out (see ``_check``), so connections broken
+by a restart of the server are replaced instead of failing a request, and a server that is
+down turns into ``StoreUnavailable`` within ``timeout`` seconds; nothing needs a restart
+once it is back.
 
 Many processes may share one database: schema migrations take an advisory lock, a batch
 that deadlocks with another process's batch or fails to serialize is retried whole.
@@ -12,6 +13,7 @@ that deadlocks with another process's batch or fails to serialize is retried who
 
 from __future__ import annotations
 
+import select
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -90,7 +92,7 @@ class PgDatabase:
             max_size=max_size,
             open=False,
             timeout=timeout,
-            check=psycopg_pool.ConnectionPool.check_connection,
+            check=_check,
             # give up reconnecting soon: the next request tries again at once, so one
             # that arrives after the server is back never waits out a long backoff
             reconnect_timeout=timeout / 4,
@@ -153,14 +155,33 @@ class PgDatabase:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.1)
 
-    def read(self, fn: Callable[[Conn], T]) -> T:
-        """Run ``fn`` on a pooled connection inside one transaction."""
-        with self.connection() as conn, conn.transaction():
-            return fn(conn)
+    def read(self, fn: Callable[[Conn], T], *, atomic: bool = True) -> T:
+        """Run ``fn`` on a pooled connection inside one transaction, or with ``atomic``
+        false in autocommit (each statement sees what was committed when it started)."""
+        with self.connection() as conn:
+            if not atomic:
+                return fn(conn)
+            with conn.transaction():
+                return fn(conn)
 
     def close(self) -> None:
         """Close every connection of the pool. Idempotent."""
         self.pool.close()
+
+
+def _check(conn: Conn) -> None:
+    """Raise if a pooled connection is broken, without a round trip while it looks sound.
+
+    An idle connection has nothing to read unless the server closed it (a restart, an
+    administrator, an idle timeout) or sent it a notice; only then is it pinged, and a
+    failed ping makes the pool replace it.
+    """
+    if conn.closed:
+        raise psycopg.OperationalError("the connection is closed")
+    poller = select.poll()  # not select(): descriptors may be numbered above 1024
+    poller.register(conn.fileno(), select.POLLIN)
+    if poller.poll(0):
+        psycopg_pool.ConnectionPool.check_connection(conn)
 
 
 def _run_batch(conn: Conn, ops: Sequence[W], apply: Callable[[Conn, W], T]) -> list[T | Failure]:

@@ -152,11 +152,13 @@ def _messages(conn: Conn, op: GetMessages) -> list[MessageRecord]:
 
 
 def existing_thread_messages(conn: Conn, op: LoadThread) -> list[MessageRecord] | None:
-    """The thread's messages (as ``GetMessages``) when the thread exists, else None."""
+    """The thread's messages (as ``GetMessages``) when the thread exists, else None: one
+    statement for a thread with messages, needing no transaction of its own."""
+    messages = _messages(conn, GetMessages(thread_id=op.thread_id, last=op.last))
+    if messages:
+        return messages
     found = conn.execute("SELECT 1 FROM mastra_threads WHERE id = %s", (op.thread_id,)).fetchone()
-    if found is None:
-        return None
-    return _messages(conn, GetMessages(thread_id=op.thread_id, last=op.last))
+    return None if found is None else []
 
 
 def _messages_by_id(conn: Conn, op: GetMessagesById) -> list[MessageRecord]:

@@ -150,11 +150,12 @@ class PostgresStore(Actor):
         raise UnhandledMessage(f"store {self.ctx.name!r} does not handle {type(msg).__name__}")
 
     async def _load_thread(self, msg: LoadThread) -> Any:
-        """A known thread's messages in one read; a new thread is created first (a write
-        acknowledged after its commit), so most turns commit nothing before they run."""
+        """A known thread's messages in one statement; a new thread is created first (a
+        write acknowledged after its commit), so most turns commit nothing before they run."""
         assert self._db is not None and self._writer is not None
-        read = functools.partial(existing_thread_messages, op=msg)
-        found = await trio.to_thread.run_sync(self._db.read, read, limiter=self._read_limiter)
+        messages = functools.partial(existing_thread_messages, op=msg)
+        read = functools.partial(self._db.read, messages, atomic=False)
+        found = await trio.to_thread.run_sync(read, limiter=self._read_limiter)
         if found is not None:
             return found
         await self._writer.submit(EnsureThread(id=msg.thread_id, resource_id=msg.resource_id))

@@ -5,6 +5,7 @@ by the parametrized store and vector suites."""
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -283,6 +284,42 @@ async def test_wake_ups_come_on_commit_only_and_after_a_lost_connection(
 
 
 # -- a database that goes away and comes back ---------------------------------------------
+def _cut_every_other_connection(url: str) -> list[int]:
+    """Terminate every other session of the database, as an administrator would, and wait
+    until they are gone; their process ids."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        cut = [
+            pid
+            for (pid,) in conn.execute(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchall()
+        ]
+        conn.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (cut,))
+        while conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (cut,)
+        ).fetchone() != (0,):
+            time.sleep(0.01)
+    return cut
+
+
+async def test_connections_the_server_cut_are_replaced_without_failing_a_request(
+    rt: Mastra, pg_url: str
+) -> None:
+    store = await rt.spawn(functools.partial(PostgresStore, pg_url, max_connections=4), name="s")
+
+    async def use_every_connection() -> None:
+        async with trio.open_nursery() as nursery:
+            for i in range(12):
+                nursery.start_soon(store.ask, Put(collection="c", id=str(i), data=i))
+                nursery.start_soon(store.ask, ListRecords(collection="c"))
+
+    await use_every_connection()
+    cut = await trio.to_thread.run_sync(_cut_every_other_connection, pg_url)
+    assert len(cut) >= 2
+    await use_every_connection()  # no StoreUnavailable: each stale connection is replaced
+
+
 async def test_requests_fail_clearly_while_the_database_is_down_then_recover(
     rt: Mastra,
 ) -> None:
