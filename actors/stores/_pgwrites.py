@@ -145,18 +145,33 @@ def _save_thread(conn: Conn, op: SaveThread, now: float) -> ThreadRecord:
     return thread_row(row)
 
 
-def _save_message(conn: Conn, m: NewMessage, index: int, now: float) -> MessageRecord:
-    if not m.id or not m.thread_id:
-        raise InvalidRequest(f"`messages[{index}]`: `id` and `thread_id` must be non-empty")
-    created = now if m.created_at is None else m.created_at
-    row = fetch_row(
-        conn,
-        "INSERT INTO mastra_messages (id, thread_id, resource_id, role, type, content,"
-        " importance, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT (id) DO UPDATE SET role = excluded.role, type = excluded.type,"
-        " content = excluded.content, importance = excluded.importance"
-        f" RETURNING {MESSAGE_COLUMNS}",
-        (
+_SAVE_MESSAGES = (
+    "WITH saved AS (INSERT INTO mastra_messages (id, thread_id, resource_id, role, type,"
+    " content, importance, created_at) SELECT id, thread_id, resource_id, role, type, content,"
+    " importance, created_at FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[],"
+    " %s::text[], %s::text[], %s::float8[], %s::float8[]) WITH ORDINALITY AS"
+    " m(id, thread_id, resource_id, role, type, content, importance, created_at, n)"
+    " ORDER BY n"  # identities follow the order of the request
+    " ON CONFLICT (id) DO UPDATE SET role = excluded.role, type = excluded.type,"
+    " content = excluded.content, importance = excluded.importance"
+    f" RETURNING {MESSAGE_COLUMNS}),"
+    " touched AS (UPDATE mastra_threads SET updated_at = %s WHERE id = ANY(%s))"
+    " SELECT * FROM saved"
+)
+
+
+def _save_messages(conn: Conn, op: SaveMessages, now: float) -> list[MessageRecord]:
+    """Upsert the messages and touch their threads in one statement (one round trip)."""
+    latest: dict[str, tuple[int, NewMessage]] = {}  # a repeated id: its last version wins
+    for index, m in enumerate(op.messages):
+        if not m.id or not m.thread_id:
+            raise InvalidRequest(f"`messages[{index}]`: `id` and `thread_id` must be non-empty")
+        latest[m.id] = (index, m)
+    if not latest:
+        return []
+    columns: list[list[Any]] = [[] for _ in range(8)]
+    for index, m in latest.values():
+        values = (
             m.id,
             m.thread_id,
             m.resource_id,
@@ -164,20 +179,19 @@ def _save_message(conn: Conn, m: NewMessage, index: int, now: float) -> MessageR
             m.type,
             dump_json(m.content, f"messages[{index}].content"),
             m.importance,
-            created,
-        ),
-    )
-    if row[1] != m.thread_id:
-        raise InvalidRequest(f"`messages[{index}].id` {m.id!r} belongs to thread {row[1]!r}")
-    return message_row(row)
-
-
-def _save_messages(conn: Conn, op: SaveMessages, now: float) -> list[MessageRecord]:
-    saved = [_save_message(conn, m, i, now) for i, m in enumerate(op.messages)]
-    threads = sorted({m.thread_id for m in op.messages})  # one order: fewer deadlocks
-    if threads:
-        conn.execute("UPDATE mastra_threads SET updated_at = %s WHERE id = ANY(%s)", (now, threads))
-    return saved
+            now if m.created_at is None else m.created_at,
+        )
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+    threads = sorted({m.thread_id for _, m in latest.values()})  # one order: fewer deadlocks
+    rows = conn.execute(_SAVE_MESSAGES, (*columns, now, threads)).fetchall()
+    saved = {row[0]: row for row in rows}
+    for index, m in latest.values():
+        if saved[m.id][1] != m.thread_id:
+            raise InvalidRequest(
+                f"`messages[{index}].id` {m.id!r} belongs to thread {saved[m.id][1]!r}"
+            )
+    return [message_row(saved[m.id]) for m in op.messages]
 
 
 def _delete_messages(conn: Conn, ids: list[str]) -> Deleted:

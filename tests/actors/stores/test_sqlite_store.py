@@ -100,6 +100,13 @@ async def test_threads_messages_and_working_memory(rt: Mastra, backend: Backend)
         await store.ask(
             SaveMessages(messages=[NewMessage(id="m1", thread_id="t2", role="user", content="x")])
         )
+    same_time = [  # one turn's messages share a time: they keep the request's order
+        NewMessage(id=i, thread_id="t2", role="user", content=i, created_at=9.0)
+        for i in ("z", "a", "z", "m")
+    ]
+    saved = await store.ask(SaveMessages(messages=same_time))
+    assert [m.id for m in saved] == ["z", "a", "z", "m"]
+    assert [m.id for m in await store.ask(GetMessages(thread_id="t2"))] == ["z", "a", "m"]
     threads = await store.ask(ListThreads(resource_id="u1"))
     assert {t.id for t in threads} == {"t1", "t2"}
     thread = await store.ask(GetThread(thread_id="t1"))
