@@ -138,8 +138,9 @@ class PgDatabase:
         """Apply ``ops`` in order in ONE transaction and commit it; one outcome per op.
 
         An op that raises ``StoreError`` or violates a constraint is rolled back alone (a
-        savepoint) and yields a ``Failure``; the others commit. A deadlock or serialization
-        failure retries the whole batch for up to ``retry_budget`` seconds.
+        savepoint) and yields a ``Failure``; the others commit. When ``apply`` has a
+        ``many(conn, ops)`` method, the batch is first tried with it as a whole. A deadlock
+        or serialization failure retries the whole batch for up to ``retry_budget`` seconds.
         """
         deadline = time.monotonic() + self._retry_budget
         delay = 0.002
@@ -185,9 +186,12 @@ def _check(conn: Conn) -> None:
 
 
 def _run_batch(conn: Conn, ops: Sequence[W], apply: Callable[[Conn, W], T]) -> list[T | Failure]:
+    # ``apply.many(conn, ops)``, when ``apply`` has it, applies the whole batch at once
+    # (merging statements); it raises like ``apply`` when any op fails
+    many: Callable[[Conn, Sequence[W]], list[T | Failure]] | None = getattr(apply, "many", None)
     try:  # optimistic: no savepoint per write while nothing fails
         with conn.transaction():
-            return [apply(conn, op) for op in ops]
+            return many(conn, ops) if many is not None else [apply(conn, op) for op in ops]
     except (StoreError, *_OP_ERRORS):
         pass
     with conn.transaction():  # redo with a savepoint each, failing writes alone

@@ -9,6 +9,7 @@ exactly-once by id however many processes retry them. ``apply_pg_write`` raises
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any, assert_never
 
 from actors.stores._errors import InvalidRequest, NotFound
@@ -42,7 +43,7 @@ from actors.stores.messages import (
     WorkflowRunRecord,
 )
 
-__all__ = ["apply_pg_write"]
+__all__ = ["apply_pg_write", "save_messages_together"]
 
 _THREAD_COLUMNS = "id, resource_id, title, metadata, created_at, updated_at"
 
@@ -160,15 +161,34 @@ _SAVE_MESSAGES = (
 )
 
 
+def save_messages_together(conn: Conn, ops: Sequence[SaveMessages]) -> list[object]:
+    """Apply consecutive ``SaveMessages`` of one batch as one statement; one reply per op.
+
+    Raises ``InvalidRequest`` when any op is refused: the caller then applies them one by
+    one, so that the refused op fails alone and its error names its own message.
+    """
+    messages = [m for op in ops for m in op.messages]
+    saved = _upsert_messages(conn, messages, time.time())
+    return [[message_row(saved[m.id]) for m in op.messages] for op in ops]
+
+
 def _save_messages(conn: Conn, op: SaveMessages, now: float) -> list[MessageRecord]:
-    """Upsert the messages and touch their threads in one statement (one round trip)."""
-    latest: dict[str, tuple[int, NewMessage]] = {}  # a repeated id: its last version wins
-    for index, m in enumerate(op.messages):
+    saved = _upsert_messages(conn, op.messages, now)
+    return [message_row(saved[m.id]) for m in op.messages]
+
+
+def _upsert_messages(
+    conn: Conn, messages: Sequence[NewMessage], now: float
+) -> dict[str, tuple[Any, ...]]:
+    """Upsert ``messages`` and touch their threads in one statement (one round trip); the
+    stored rows by id. A repeated id: its last version wins."""
+    latest: dict[str, tuple[int, NewMessage]] = {}
+    for index, m in enumerate(messages):
         if not m.id or not m.thread_id:
             raise InvalidRequest(f"`messages[{index}]`: `id` and `thread_id` must be non-empty")
         latest[m.id] = (index, m)
     if not latest:
-        return []
+        return {}
     columns: list[list[Any]] = [[] for _ in range(8)]
     for index, m in latest.values():
         values = (
@@ -191,7 +211,7 @@ def _save_messages(conn: Conn, op: SaveMessages, now: float) -> list[MessageReco
             raise InvalidRequest(
                 f"`messages[{index}].id` {m.id!r} belongs to thread {saved[m.id][1]!r}"
             )
-    return [message_row(saved[m.id]) for m in op.messages]
+    return saved
 
 
 def _delete_messages(conn: Conn, ids: list[str]) -> Deleted:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import typing
+from collections.abc import Sequence
 from typing import Any, ClassVar, TypeGuard
 
 import trio
@@ -29,13 +30,14 @@ from actors.stores._pg import PgDatabase
 from actors.stores._pglease import apply_lease_write
 from actors.stores._pgnotify import Notices
 from actors.stores._pgreads import existing_thread_messages, run_pg_read
-from actors.stores._pgwrites import apply_pg_write
+from actors.stores._pgwrites import apply_pg_write, save_messages_together
 from actors.stores._writer import GroupCommitWriter
 from actors.stores.lease_messages import AwaitNotice, LeaseRequest, LeaseSupport, LeaseWrite
 from actors.stores.messages import (
     EnsureThread,
     GetMessages,
     LoadThread,
+    SaveMessages,
     StoreRead,
     StoreRequest,
     StoreWrite,
@@ -53,10 +55,31 @@ def _is_write(msg: object) -> TypeGuard[StoreWrite | LeaseWrite]:
     return isinstance(msg, _WRITE_TYPES)
 
 
-def _apply(conn: Any, op: StoreWrite | LeaseWrite) -> object:
-    if isinstance(op, _LEASE_TYPES):
-        return apply_lease_write(conn, op)  # type: ignore[arg-type]
-    return apply_pg_write(conn, op)  # type: ignore[arg-type]
+class _Apply:
+    """Applies the writes of a batch: one at a time (``__call__``), or all together with
+    consecutive ``SaveMessages`` as one statement (``many``: a batch of turns saving
+    their messages costs one round trip instead of one per turn)."""
+
+    def __call__(self, conn: Any, op: StoreWrite | LeaseWrite) -> object:
+        if isinstance(op, _LEASE_TYPES):
+            return apply_lease_write(conn, op)  # type: ignore[arg-type]
+        return apply_pg_write(conn, op)  # type: ignore[arg-type]
+
+    def many(self, conn: Any, ops: Sequence[StoreWrite | LeaseWrite]) -> list[object]:
+        outcomes: list[object] = []
+        start = 0
+        while start < len(ops):
+            end = start
+            while end < len(ops) and isinstance(ops[end], SaveMessages):
+                end += 1
+            if end - start > 1:
+                run = typing.cast(Sequence[SaveMessages], ops[start:end])
+                outcomes += save_messages_together(conn, run)
+            else:
+                end = start + 1
+                outcomes.append(self(conn, ops[start]))
+            start = end
+        return outcomes
 
 
 def _is_read(msg: object) -> TypeGuard[StoreRead]:
@@ -111,7 +134,7 @@ class PostgresStore(Actor):
         await trio.to_thread.run_sync(db.open, limiter=self._read_limiter)
         self._db = db
         self._writer = GroupCommitWriter(
-            db, _apply, max_batch=self._max_batch, queue_size=self._queue_size
+            db, _Apply(), max_batch=self._max_batch, queue_size=self._queue_size
         )
         await self.ctx.nursery.start(self._writer.run)
         await self.ctx.nursery.start(self._notices.run)

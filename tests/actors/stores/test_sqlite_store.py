@@ -241,6 +241,35 @@ async def test_group_commit_batches_and_isolates_failures(rt: Mastra, backend: B
     assert batches < writes / 4  # many writes share each commit
 
 
+async def test_a_refused_message_save_fails_alone_in_its_batch(
+    rt: Mastra, backend: Backend
+) -> None:
+    store = await backend.store(rt, backend.location())
+    taken = NewMessage(id="taken", thread_id="x", role="user", content="x")
+    await store.ask(SaveMessages(messages=[taken]))
+    refused: list[str] = []
+
+    async def turn(i: int) -> None:
+        for j in range(10):
+            ids = [f"{i}-{j}-a", "taken" if (i, j) == (3, 5) else f"{i}-{j}-b"]
+            batch = [NewMessage(id=m, thread_id=f"t{i}", role="user", content=m) for m in ids]
+            try:
+                await store.ask(SaveMessages(messages=batch))
+            except InvalidRequest as exc:
+                refused.append(str(exc))
+
+    async with trio.open_nursery() as nursery:
+        for i in range(16):
+            nursery.start_soon(turn, i)
+    assert refused == ["`messages[1].id` 'taken' belongs to thread 'x'"]
+    for i in range(16):
+        stored = [m.id for m in await store.ask(GetMessages(thread_id=f"t{i}"))]
+        expected = [f"{i}-{j}-{k}" for j in range(10) for k in "ab"]
+        assert stored == [m for m in expected if i != 3 or not m.startswith("3-5-")]
+    batches, writes = store._cell.instance.commit_stats  # type: ignore[union-attr]
+    assert batches < writes  # turns shared commits
+
+
 async def test_store_survives_reopen_and_reads_in_parallel(rt: Mastra, backend: Backend) -> None:
     path = backend.location()
     store = await backend.store(rt, path)
