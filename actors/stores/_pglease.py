@@ -5,6 +5,7 @@ nodes concerned when their transaction commits (see ``_pgnotify``)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import assert_never
 
 from actors.stores._errors import InvalidRequest, LeaseLost
@@ -25,7 +26,7 @@ from actors.stores.lease_messages import (
 )
 from actors.stores.messages import WorkflowRunRecord
 
-__all__ = ["apply_lease_write"]
+__all__ = ["apply_lease_write", "save_leased_runs_together"]
 
 _NOW = "extract(epoch from clock_timestamp())"
 _LIVE = "('running', 'waiting')"
@@ -37,7 +38,7 @@ def apply_lease_write(conn: Conn, op: LeaseWrite) -> object:
         raise InvalidRequest(f"`lease_for` must be >= 0 seconds, got {op.lease_for}")
     match op:
         case SaveLeasedRun():
-            return _save(conn, op)
+            return save_leased_runs_together(conn, [op])[0]
         case ClaimRuns():
             if op.limit < 1:
                 raise InvalidRequest(f"`limit` must be >= 1, got {op.limit}")
@@ -91,46 +92,65 @@ def apply_lease_write(conn: Conn, op: LeaseWrite) -> object:
             assert_never(op)
 
 
-def _save(conn: Conn, op: SaveLeasedRun) -> WorkflowRunRecord:
-    if not op.workflow_name or not op.run_id or not op.owner:
-        raise InvalidRequest("`workflow_name`, `run_id` and `owner` must be non-empty strings")
-    live = op.status in ("running", "waiting")
+_SAVE_RUNS = (
+    "INSERT INTO mastra_workflow_runs AS w (workflow_name, run_id, status, snapshot,"
+    " resource_id, created_at, updated_at, owner, lease_until)"
+    " SELECT workflow_name, run_id, status, snapshot, resource_id, %s, %s, owner,"
+    f" CASE WHEN status IN {_LIVE} THEN {_NOW} + lease_for END"
+    " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+    " %s::float8[]) AS r(workflow_name, run_id, status, snapshot, resource_id, owner, lease_for)"
+    " ON CONFLICT (workflow_name, run_id) DO UPDATE SET status = excluded.status,"
+    " snapshot = excluded.snapshot,"
+    " resource_id = coalesce(excluded.resource_id, w.resource_id),"
+    " updated_at = excluded.updated_at, owner = excluded.owner,"
+    " lease_until = excluded.lease_until"
+    # another node's live run is left alone: its row is missing from what is returned
+    f" WHERE w.owner IS NULL OR w.owner = excluded.owner OR w.status NOT IN {_LIVE}"
+    " RETURNING workflow_name, run_id, created_at, updated_at, resource_id"
+)
+
+
+def save_leased_runs_together(conn: Conn, ops: Sequence[SaveLeasedRun]) -> list[object]:
+    """Save runs in one statement; one ``WorkflowRunRecord`` per op. The row keeps the
+    saving node as ``owner`` and, while the run is live, a lease. Raises ``LeaseLost``
+    (nothing of that op written) when another node holds a run's lease, and
+    ``InvalidRequest`` for a malformed op or a run saved twice in ``ops``; a caller with
+    several ops then applies them one by one, so that only the refused one fails."""
+    for op in ops:
+        if not op.workflow_name or not op.run_id or not op.owner:
+            raise InvalidRequest("`workflow_name`, `run_id` and `owner` must be non-empty strings")
+        if op.lease_for < 0:
+            raise InvalidRequest(f"`lease_for` must be >= 0 seconds, got {op.lease_for}")
+    if len({(op.workflow_name, op.run_id) for op in ops}) < len(ops):
+        raise InvalidRequest("one run saved twice in one statement")
     now = time.time()
-    row = conn.execute(
-        "INSERT INTO mastra_workflow_runs AS w (workflow_name, run_id, status, snapshot,"
-        " resource_id, created_at, updated_at, owner, lease_until) VALUES (%s, %s, %s, %s,"
-        f" %s, %s, %s, %s, CASE WHEN %s THEN {_NOW} + %s END)"
-        " ON CONFLICT (workflow_name, run_id) DO UPDATE SET status = excluded.status,"
-        " snapshot = excluded.snapshot,"
-        " resource_id = coalesce(excluded.resource_id, w.resource_id),"
-        " updated_at = excluded.updated_at, owner = excluded.owner,"
-        " lease_until = excluded.lease_until"
-        " WHERE w.owner IS NULL OR w.owner = %s OR w.status NOT IN"
-        f" {_LIVE} RETURNING created_at, updated_at, resource_id",
-        (
-            op.workflow_name,
-            op.run_id,
-            op.status,
-            dump_json(op.snapshot, "snapshot"),
-            op.resource_id,
-            now,
-            now,
-            op.owner if live else None,
-            live,
-            op.lease_for,
-            op.owner,
-        ),
-    ).fetchone()
-    if row is None:  # the conflicting row is another node's live run
-        raise LeaseLost(
-            f"workflow run {op.run_id!r} of {op.workflow_name!r} is leased to another node"
+    columns = [
+        [op.workflow_name for op in ops],
+        [op.run_id for op in ops],
+        [op.status for op in ops],
+        [dump_json(op.snapshot, "snapshot") for op in ops],
+        [op.resource_id for op in ops],
+        [op.owner for op in ops],
+        [op.lease_for for op in ops],
+    ]
+    rows = conn.execute(_SAVE_RUNS, (now, now, *columns)).fetchall()
+    saved = {(r[0], r[1]): r for r in rows}
+    records: list[object] = []
+    for op in ops:
+        row = saved.get((op.workflow_name, op.run_id))
+        if row is None:
+            raise LeaseLost(
+                f"workflow run {op.run_id!r} of {op.workflow_name!r} is leased to another node"
+            )
+        records.append(
+            WorkflowRunRecord(
+                workflow_name=op.workflow_name,
+                run_id=op.run_id,
+                status=op.status,
+                snapshot=op.snapshot,
+                resource_id=row[4],
+                created_at=row[2],
+                updated_at=row[3],
+            )
         )
-    return WorkflowRunRecord(
-        workflow_name=op.workflow_name,
-        run_id=op.run_id,
-        status=op.status,
-        snapshot=op.snapshot,
-        resource_id=row[2],
-        created_at=row[0],
-        updated_at=row[1],
-    )
+    return records

@@ -20,19 +20,25 @@ from __future__ import annotations
 
 import functools
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, TypeGuard
 
 import trio
 
 from actors.stores._errors import StoreError, StoreUnavailable
 from actors.stores._pg import PgDatabase
-from actors.stores._pglease import apply_lease_write
+from actors.stores._pglease import apply_lease_write, save_leased_runs_together
 from actors.stores._pgnotify import Notices
 from actors.stores._pgreads import existing_thread_messages, run_pg_read
 from actors.stores._pgwrites import apply_pg_write, save_messages_together
 from actors.stores._writer import GroupCommitWriter
-from actors.stores.lease_messages import AwaitNotice, LeaseRequest, LeaseSupport, LeaseWrite
+from actors.stores.lease_messages import (
+    AwaitNotice,
+    LeaseRequest,
+    LeaseSupport,
+    LeaseWrite,
+    SaveLeasedRun,
+)
 from actors.stores.messages import (
     EnsureThread,
     GetMessages,
@@ -55,10 +61,16 @@ def _is_write(msg: object) -> TypeGuard[StoreWrite | LeaseWrite]:
     return isinstance(msg, _WRITE_TYPES)
 
 
+_TOGETHER: dict[type, Callable[[Any, Sequence[Any]], list[object]]] = {
+    SaveMessages: save_messages_together,
+    SaveLeasedRun: save_leased_runs_together,
+}
+
+
 class _Apply:
     """Applies the writes of a batch: one at a time (``__call__``), or all together with
-    consecutive ``SaveMessages`` as one statement (``many``: a batch of turns saving
-    their messages costs one round trip instead of one per turn)."""
+    consecutive writes of one kind that merge (message saves, run saves) as one statement
+    (``many``: a batch of turns or of steps costs one round trip instead of one each)."""
 
     def __call__(self, conn: Any, op: StoreWrite | LeaseWrite) -> object:
         if isinstance(op, _LEASE_TYPES):
@@ -69,12 +81,13 @@ class _Apply:
         outcomes: list[object] = []
         start = 0
         while start < len(ops):
-            end = start
-            while end < len(ops) and isinstance(ops[end], SaveMessages):
+            kind = type(ops[start])
+            end = start + 1
+            while end < len(ops) and type(ops[end]) is kind:
                 end += 1
-            if end - start > 1:
-                run = typing.cast(Sequence[SaveMessages], ops[start:end])
-                outcomes += save_messages_together(conn, run)
+            together = _TOGETHER.get(kind)
+            if together is not None and end - start > 1:
+                outcomes += together(conn, ops[start:end])
             else:
                 end = start + 1
                 outcomes.append(self(conn, ops[start]))

@@ -220,6 +220,40 @@ async def test_a_run_is_leased_claimed_once_expired_and_fenced(rt: Mastra, pg_ur
     ) == ["held"]
 
 
+async def test_a_fenced_run_save_fails_alone_in_its_batch(rt: Mastra, pg_url: str) -> None:
+    store = await rt.spawn(PostgresStore, pg_url, name="store")
+
+    def save(run: str, owner: str) -> SaveLeasedRun:
+        return SaveLeasedRun(
+            workflow_name="wf",
+            run_id=run,
+            status="running",
+            snapshot={"by": owner},
+            owner=owner,
+            lease_for=60,
+        )
+
+    await store.ask(save("r5", "a"))
+    lost: list[str] = []
+
+    async def step(run: str) -> None:
+        for _ in range(5):
+            try:
+                await store.ask(save(run, "b"))
+            except LeaseLost:
+                lost.append(run)
+
+    async with trio.open_nursery() as nursery:
+        for i in range(16):
+            nursery.start_soon(step, f"r{i}")
+    assert lost == ["r5"] * 5
+    claim = ClaimRuns(workflow_name="wf", owner="b", lease_for=60, own=True)
+    owned = sorted(r.run_id for r in await store.ask(claim))
+    assert owned == sorted(f"r{i}" for i in range(16) if i != 5)
+    batches, writes = store._cell.instance.commit_stats  # type: ignore[union-attr]
+    assert batches < writes
+
+
 async def test_released_runs_are_claimable_at_once_and_wake_the_claimers(
     rt: Mastra, pg_url: str
 ) -> None:
