@@ -58,11 +58,28 @@ async def _two_nodes(
         yield a, b, executed
 
 
-async def _in_second_step_on_a(executed: Path) -> None:
-    """Wait until node a runs the second step (which never ends there)."""
-    with trio.fail_after(60):  # the first step is acknowledged before the second
+async def _start_on_a(
+    client: httpx.AsyncClient, a: Served, executed: Path, workflow: str, run_id: str
+) -> None:
+    """Start a run on node a and wait until a runs its second step (which never ends
+    there; the first step is acknowledged before it)."""
+    started = await client.post(
+        f"{a.url}/api/workflows/{workflow}/start?runId={run_id}", json={"inputData": {"n": 1}}
+    )
+    assert started.status_code == 200, started.text
+    with trio.fail_after(60):
         while "second a" not in await trio.to_thread.run_sync(_lines, executed):
             await trio.sleep(0.05)
+
+
+async def _when_stopped(client: httpx.AsyncClient, url: str) -> httpx.Response:
+    """The run at ``url`` once it is no longer running."""
+    while True:
+        run = await client.get(url)
+        assert run.status_code == 200, run.text
+        if run.json()["status"] != "running":
+            return run
+        await trio.sleep(0.05)
 
 
 def _lines(path: Path) -> list[str]:
@@ -76,20 +93,11 @@ async def test_a_killed_nodes_run_is_finished_by_the_other(
         _two_nodes(tmp_path, pg_cluster) as (a, b, executed),
         httpx.AsyncClient(timeout=30) as client,
     ):
-        started = await client.post(
-            f"{a.url}/api/workflows/relay/start?runId=r1", json={"inputData": {"n": 1}}
-        )
-        assert started.status_code == 200, started.text
-        await _in_second_step_on_a(executed)
+        await _start_on_a(client, a, executed, "relay", "r1")
         a.process.send_signal(signal.SIGKILL)
         await a.process.wait()
         with trio.fail_after(60):
-            while True:
-                run = await client.get(f"{b.url}/api/workflows/relay/runs/r1")
-                assert run.status_code == 200, run.text
-                if run.json()["status"] != "running":
-                    break
-                await trio.sleep(0.1)
+            run = await _when_stopped(client, f"{b.url}/api/workflows/relay/runs/r1")
     assert run.json()["status"] == "success", run.text
     assert run.json()["result"] == {"n": 20}
     assert _lines(executed) == ["first a", "second a", "second b"]
@@ -102,11 +110,7 @@ async def test_runs_are_canceled_and_resumed_through_any_node(
         _two_nodes(tmp_path, pg_cluster) as (a, b, executed),
         httpx.AsyncClient(timeout=30) as client,
     ):
-        started = await client.post(
-            f"{a.url}/api/workflows/relay/start?runId=c1", json={"inputData": {"n": 1}}
-        )
-        assert started.status_code == 200, started.text
-        await _in_second_step_on_a(executed)  # a step that never ends on node a
+        await _start_on_a(client, a, executed, "relay", "c1")
         with trio.fail_after(30):
             canceled = await client.post(f"{b.url}/api/workflows/relay/runs/c1/cancel")
         assert canceled.status_code == 200, canceled.text
@@ -134,19 +138,11 @@ async def test_a_node_stopped_gracefully_hands_its_runs_over_at_once(
         _two_nodes(tmp_path, pg_cluster) as (a, b, executed),
         httpx.AsyncClient(timeout=30) as client,
     ):
-        started = await client.post(
-            f"{a.url}/api/workflows/patient/start?runId=h1", json={"inputData": {"n": 1}}
-        )
-        assert started.status_code == 200, started.text
-        await _in_second_step_on_a(executed)
+        await _start_on_a(client, a, executed, "patient", "h1")
         a.process.send_signal(signal.SIGTERM)
         with trio.fail_after(10):
             assert await a.process.wait() == 0
-            while True:
-                run = await client.get(f"{b.url}/api/workflows/patient/runs/h1")
-                if run.json()["status"] != "running":
-                    break
-                await trio.sleep(0.05)
+            run = await _when_stopped(client, f"{b.url}/api/workflows/patient/runs/h1")
     assert run.json()["status"] == "success", run.text
     assert _lines(executed) == ["first a", "second a", "second b"]
 
@@ -159,11 +155,7 @@ async def test_a_cancel_through_another_node_wakes_the_driving_node(
         _two_nodes(tmp_path, pg_cluster) as (a, b, executed),
         httpx.AsyncClient(timeout=30) as client,
     ):
-        started = await client.post(
-            f"{a.url}/api/workflows/patient/start?runId=w1", json={"inputData": {"n": 1}}
-        )
-        assert started.status_code == 200, started.text
-        await _in_second_step_on_a(executed)
+        await _start_on_a(client, a, executed, "patient", "w1")
         with trio.fail_after(10):
             canceled = await client.post(f"{b.url}/api/workflows/patient/runs/w1/cancel")
         seen_by_a = await client.get(f"{a.url}/api/workflows/patient/runs/w1")
