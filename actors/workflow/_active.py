@@ -44,12 +44,15 @@ class ActiveRun:
     stopped: trio.Event = field(default_factory=trio.Event)
     started: float = 0.0  # for the run's duration metric
     waiters: list[Reply] = field(default_factory=list)  # asks answered when it stops
-    lost: bool = False  # another node holds its lease now
+    lost: bool = False  # another node holds its lease now (or gets it: ``handed_over``)
+    handed_over: bool = False  # this node stops and gives the run up
     store_failure: StoreUnavailable | None = None  # the store went away under it
 
-    def lose(self) -> None:
-        """Stop driving this run without saving anything more: another node has it."""
+    def lose(self, *, handing_over: bool = False) -> None:
+        """Stop driving this run without saving anything more: another node has it, or
+        (``handing_over``) gets it as this node stops."""
         self.lost = True
+        self.handed_over = handing_over
         self.scope.cancel()
 
     async def execute(self) -> None:
@@ -74,7 +77,8 @@ class ActiveRun:
                 log.exception("workflow %r: run %r failed", snap.workflow_id, snap.run_id)
                 snap.status, snap.error = "failed", f"{type(exc).__name__}: {exc}"
         if self.lost or self.store_failure is not None:
-            log.warning(
+            log.log(
+                logging.INFO if self.handed_over else logging.WARNING,
                 "workflow %r: run %r stops where its last save left it: %s",
                 snap.workflow_id,
                 snap.run_id,

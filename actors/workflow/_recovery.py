@@ -161,7 +161,7 @@ class Recovery:
         ids = list(self.runs) + sorted(self.recovering)
         self.recovering.clear()  # those still waiting for a slot are not continued here
         for run in self.runs.values():
-            run.lose()
+            run.lose(handing_over=True)
         await self.admission.idle()
         try:
             released = await port.release(self.workflow.id, ids)

@@ -143,6 +143,8 @@ async def test_a_node_stopped_gracefully_hands_its_runs_over_at_once(
         with trio.fail_after(10):
             assert await a.process.wait() == 0
             run = await _when_stopped(client, f"{b.url}/api/workflows/patient/runs/h1")
+    assert "workflow 'patient': handed 1 runs over" in a.text()
+    assert "WARNING" not in a.text()  # a planned stop is no incident
     assert run.json()["status"] == "success", run.text
     assert _lines(executed) == ["first a", "second a", "second b"]
 
