@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, assert_never
 
 from actors.stores._errors import InvalidRequest
-from actors.stores._pg import Conn, fetch_row
+from actors.stores._pg import Conn, PgDatabase, fetch_row
 from actors.stores._reads import (
     _RUN_COLUMNS,
     MESSAGE_COLUMNS,
@@ -18,7 +19,7 @@ from actors.stores._reads import (
     resource_row,
     thread_row,
 )
-from actors.stores._sql import load_json
+from actors.stores._sql import Failure, load_json
 from actors.stores.messages import (
     CheckIntegrity,
     Get,
@@ -38,7 +39,7 @@ from actors.stores.messages import (
     WorkflowRunPage,
 )
 
-__all__ = ["existing_thread_messages", "run_pg_read"]
+__all__ = ["ThreadLoads", "run_pg_read"]
 
 _THREAD_COLUMNS = "id, resource_id, title, metadata, created_at, updated_at"
 
@@ -151,14 +152,50 @@ def _messages(conn: Conn, op: GetMessages) -> list[MessageRecord]:
     return [message_row(r) for r in reversed(newest)]
 
 
-def existing_thread_messages(conn: Conn, op: LoadThread) -> list[MessageRecord] | None:
-    """The thread's messages (as ``GetMessages``) when the thread exists, else None: one
-    statement for a thread with messages, needing no transaction of its own."""
-    messages = _messages(conn, GetMessages(thread_id=op.thread_id, last=op.last))
-    if messages:
-        return messages
-    found = conn.execute("SELECT 1 FROM mastra_threads WHERE id = %s", (op.thread_id,)).fetchone()
-    return None if found is None else []
+_LOAD_THREADS = (
+    "SELECT q.n, t.id IS NOT NULL, m.* FROM unnest(%s::text[], %s::int[]) WITH ORDINALITY"
+    " AS q(thread_id, last, n) LEFT JOIN mastra_threads t ON t.id = q.thread_id"
+    f" LEFT JOIN LATERAL (SELECT {MESSAGE_COLUMNS} FROM mastra_messages"
+    " WHERE thread_id = q.thread_id ORDER BY created_at DESC, seq DESC LIMIT q.last) m"
+    " ON true ORDER BY q.n, m.created_at DESC, m.seq DESC"
+)
+
+
+class ThreadLoads:
+    """Answers a batch of ``LoadThread`` with one statement: each op's messages (as
+    ``GetMessages``) when its thread exists, else None (the caller creates the thread).
+    A ``BatchDatabase`` for a ``GroupCommitWriter`` that batches reads: nothing is written
+    and no transaction is opened. A malformed op fails alone; ``StoreUnavailable`` fails
+    the batch."""
+
+    def __init__(self, db: PgDatabase) -> None:
+        self._db = db
+
+    def write_batch(self, ops: Sequence[LoadThread], apply: Any = None) -> list[object]:
+        """One outcome per op (see the class docstring); ``apply`` is not used."""
+        outcomes: dict[int, object] = {}
+        valid: list[tuple[int, LoadThread]] = []
+        for index, op in enumerate(ops):
+            try:
+                _page(op.last, 0)
+                valid.append((index, op))
+            except InvalidRequest as exc:
+                outcomes[index] = Failure(exc)
+        if valid:
+            with self._db.connection() as conn:
+                rows = conn.execute(
+                    _LOAD_THREADS, ([op.thread_id for _, op in valid], [op.last for _, op in valid])
+                ).fetchall()
+            found: dict[int, list[MessageRecord] | None] = {}
+            for row in rows:
+                n, exists = row[0] - 1, row[1]
+                messages = found.setdefault(n, [] if exists else None)
+                if messages is not None and row[2] is not None:
+                    messages.append(message_row(row[2:]))
+            for n, (index, _) in enumerate(valid):
+                messages = found.get(n)
+                outcomes[index] = None if messages is None else messages[::-1]
+        return [outcomes[i] for i in range(len(ops))]
 
 
 def _messages_by_id(conn: Conn, op: GetMessagesById) -> list[MessageRecord]:

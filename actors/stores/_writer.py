@@ -55,7 +55,9 @@ class GroupCommitWriter(Generic[W]):
     if given, runs on the writer thread right after each commit, in commit order (the vector
     store uses it to update its in-memory index). ``on_commit(ops, outcomes)``, if given, runs
     on the Trio thread after each commit and before any of its writes is acknowledged (the
-    SQLite store updates its cache there). Start ``run`` in a nursery first.
+    SQLite store updates its cache there). Start ``run`` in a nursery first. The same
+    batching serves reads that merge well (the Postgres store loads threads with it): their
+    ``BatchDatabase`` answers a batch without a transaction.
     """
 
     def __init__(
@@ -67,8 +69,10 @@ class GroupCommitWriter(Generic[W]):
         max_batch: int = 512,
         after_commit: AfterCommit[W] | None = None,
         on_commit: OnCommit[W] | None = None,
+        thread_name: str = "store-writer",
     ) -> None:
         self._db = db
+        self._thread_name = thread_name
         self._apply = apply
         self._after_commit = after_commit
         self._on_commit = on_commit
@@ -130,7 +134,7 @@ class GroupCommitWriter(Generic[W]):
         commits and answers what was already queued before it is joined.
         """
         self._token = trio.lowlevel.current_trio_token()
-        thread = threading.Thread(target=self._thread_main, name="store-writer", daemon=True)
+        thread = threading.Thread(target=self._thread_main, name=self._thread_name, daemon=True)
         thread.start()
         try:
             task_status.started()

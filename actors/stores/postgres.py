@@ -29,7 +29,7 @@ from actors.stores._errors import StoreError, StoreUnavailable
 from actors.stores._pg import PgDatabase
 from actors.stores._pglease import apply_lease_write, save_leased_runs_together
 from actors.stores._pgnotify import Notices
-from actors.stores._pgreads import existing_thread_messages, run_pg_read
+from actors.stores._pgreads import ThreadLoads, run_pg_read
 from actors.stores._pgwrites import apply_pg_write, save_messages_together
 from actors.stores._writer import GroupCommitWriter
 from actors.stores.lease_messages import (
@@ -95,6 +95,10 @@ class _Apply:
         return outcomes
 
 
+def _no_apply(conn: Any, op: object) -> object:
+    raise AssertionError("thread loads are answered by ThreadLoads as a whole")
+
+
 def _is_read(msg: object) -> TypeGuard[StoreRead]:
     return isinstance(msg, _READ_TYPES)
 
@@ -133,7 +137,9 @@ class PostgresStore(Actor):
         self._queue_size = queue_size
         self._db: PgDatabase | None = None
         self._writer: GroupCommitWriter[StoreWrite | LeaseWrite] | None = None
-        self._read_limiter = trio.CapacityLimiter(max(1, max_connections - 1))
+        self._loads: GroupCommitWriter[LoadThread] | None = None
+        # the writer and the thread loads hold one pooled connection each
+        self._read_limiter = trio.CapacityLimiter(max(1, max_connections - 2))
         self._notices = Notices(url, connect_timeout=connect_timeout)
 
     async def on_start(self) -> None:
@@ -150,11 +156,17 @@ class PostgresStore(Actor):
             db, _Apply(), max_batch=self._max_batch, queue_size=self._queue_size
         )
         await self.ctx.nursery.start(self._writer.run)
+        self._loads = GroupCommitWriter(
+            ThreadLoads(db), _no_apply, max_batch=self._max_batch, thread_name="store-loads"
+        )
+        await self.ctx.nursery.start(self._loads.run)
         await self.ctx.nursery.start(self._notices.run)
 
     async def on_stop(self) -> None:
         """Commit and acknowledge the writes already accepted, then close the pool."""
         try:
+            if self._loads is not None:
+                await self._loads.aclose()
             if self._writer is not None:
                 await self._writer.aclose()
         finally:
@@ -186,12 +198,12 @@ class PostgresStore(Actor):
         raise UnhandledMessage(f"store {self.ctx.name!r} does not handle {type(msg).__name__}")
 
     async def _load_thread(self, msg: LoadThread) -> Any:
-        """A known thread's messages in one statement; a new thread is created first (a
-        write acknowledged after its commit), so most turns commit nothing before they run."""
-        assert self._db is not None and self._writer is not None
-        messages = functools.partial(existing_thread_messages, op=msg)
-        read = functools.partial(self._db.read, messages, atomic=False)
-        found = await trio.to_thread.run_sync(read, limiter=self._read_limiter)
+        """A known thread's messages, read together with the loads of other turns (one
+        statement and one thread hand-off for all of them); a new thread is created first
+        (a write acknowledged after its commit), so most turns commit nothing before they
+        run."""
+        assert self._loads is not None and self._writer is not None
+        found = await self._loads.submit(msg)
         if found is not None:
             return found
         await self._writer.submit(EnsureThread(id=msg.thread_id, resource_id=msg.resource_id))

@@ -138,6 +138,41 @@ async def test_load_thread_creates_the_thread_and_replies_its_newest_messages(
     assert (await store.ask(GetThread(thread_id="t"))).resource_id == "u"  # left as it was
 
 
+async def test_concurrent_loads_each_get_their_own_thread(rt: Mastra, backend: Backend) -> None:
+    store = await backend.store(rt)
+    for t in range(4):
+        saved = [
+            NewMessage(id=f"{t}-{i}", thread_id=f"t{t}", role="user", content=i, created_at=i)
+            for i in range(5)
+        ]
+        await store.ask(SaveThread(id=f"t{t}", resource_id="u"))
+        await store.ask(SaveMessages(messages=saved))
+    got: dict[tuple[str, int | None], list[str]] = {}
+    failed: list[Exception] = []
+
+    async def load(thread: str, last: int | None) -> None:
+        try:
+            records = await store.ask(LoadThread(thread_id=thread, resource_id="u", last=last))
+            got[thread, last] = [r.id for r in records]
+        except InvalidRequest as exc:
+            failed.append(exc)
+
+    async with trio.open_nursery() as nursery:  # together, so they share batches
+        for t in range(4):
+            for last in (None, 0, 2, 2, 9):
+                nursery.start_soon(load, f"t{t}", last)
+        nursery.start_soon(load, "fresh", 3)
+        nursery.start_soon(load, "t0", -1)
+    assert [str(e) for e in failed] == ["`limit` must be >= 0, got -1"]
+    for t in range(4):
+        everything = [f"{t}-{i}" for i in range(5)]
+        assert got[f"t{t}", None] == got[f"t{t}", 9] == everything
+        assert got[f"t{t}", 2] == everything[-2:]
+        assert got[f"t{t}", 0] == []
+    assert got["fresh", 3] == []
+    assert (await store.ask(GetThread(thread_id="fresh"))).resource_id == "u"
+
+
 async def test_workflow_runs_filters_and_paging(rt: Mastra, backend: Backend) -> None:
     store = await backend.store(rt)
     for i in range(5):
