@@ -39,7 +39,7 @@ from actors.stores.messages import (
     WorkflowRunPage,
 )
 
-__all__ = ["ThreadLoads", "run_pg_read"]
+__all__ = ["BatchedRead", "BatchedReads", "run_pg_read"]
 
 _THREAD_COLUMNS = "id, resource_id, title, metadata, created_at, updated_at"
 
@@ -100,12 +100,7 @@ def run_pg_read(conn: Conn, op: StoreRead) -> object:  # noqa: PLR0911, PLR0912 
             ).fetchone()
             return None if row is None else row[0]
         case GetWorkflowRun():
-            row = conn.execute(
-                f"SELECT {_RUN_COLUMNS} FROM mastra_workflow_runs"
-                " WHERE workflow_name = %s AND run_id = %s",
-                (op.workflow_name, op.run_id),
-            ).fetchone()
-            return None if row is None else _run_row(row)
+            return _get_runs(conn, [(0, op)])[0]
         case ListWorkflowRuns():
             return _list_runs(conn, op)
         case CheckIntegrity():
@@ -161,41 +156,72 @@ _LOAD_THREADS = (
 )
 
 
-class ThreadLoads:
-    """Answers a batch of ``LoadThread`` with one statement: each op's messages (as
-    ``GetMessages``) when its thread exists, else None (the caller creates the thread).
-    A ``BatchDatabase`` for a ``GroupCommitWriter`` that batches reads: nothing is written
-    and no transaction is opened. A malformed op fails alone; ``StoreUnavailable`` fails
-    the batch."""
+_GET_RUNS = (
+    f"SELECT q.n, {', '.join('w.' + c for c in _RUN_COLUMNS.split(', '))}"
+    " FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS q(workflow_name, run_id, n)"
+    " JOIN mastra_workflow_runs w"
+    " ON w.workflow_name = q.workflow_name AND w.run_id = q.run_id"
+)
+
+BatchedRead = LoadThread | GetWorkflowRun
+
+
+class BatchedReads:
+    """Answers a batch of the reads every turn or run start makes, each kind with one
+    statement: ``LoadThread`` with the op's messages (as ``GetMessages``) when its thread
+    exists, else None (the caller creates the thread), and ``GetWorkflowRun`` as
+    ``run_pg_read`` does. A ``BatchDatabase`` for a ``GroupCommitWriter`` that batches
+    reads: nothing is written and no transaction is opened. A malformed op fails alone;
+    ``StoreUnavailable`` fails the batch."""
 
     def __init__(self, db: PgDatabase) -> None:
         self._db = db
 
-    def write_batch(self, ops: Sequence[LoadThread], apply: Any = None) -> list[object]:
+    def write_batch(self, ops: Sequence[BatchedRead], apply: Any = None) -> list[object]:
         """One outcome per op (see the class docstring); ``apply`` is not used."""
         outcomes: dict[int, object] = {}
-        valid: list[tuple[int, LoadThread]] = []
+        loads: list[tuple[int, LoadThread]] = []
+        runs: list[tuple[int, GetWorkflowRun]] = []
         for index, op in enumerate(ops):
+            if isinstance(op, GetWorkflowRun):
+                runs.append((index, op))
+                continue
             try:
                 _page(op.last, 0)
-                valid.append((index, op))
+                loads.append((index, op))
             except InvalidRequest as exc:
                 outcomes[index] = Failure(exc)
-        if valid:
-            with self._db.connection() as conn:
-                rows = conn.execute(
-                    _LOAD_THREADS, ([op.thread_id for _, op in valid], [op.last for _, op in valid])
-                ).fetchall()
-            found: dict[int, list[MessageRecord] | None] = {}
-            for row in rows:
-                n, exists = row[0] - 1, row[1]
-                messages = found.setdefault(n, [] if exists else None)
-                if messages is not None and row[2] is not None:
-                    messages.append(message_row(row[2:]))
-            for n, (index, _) in enumerate(valid):
-                messages = found.get(n)
-                outcomes[index] = None if messages is None else messages[::-1]
+        with self._db.connection() as conn:
+            if loads:
+                outcomes.update(_load_threads(conn, loads))
+            if runs:
+                outcomes.update(_get_runs(conn, runs))
         return [outcomes[i] for i in range(len(ops))]
+
+
+def _load_threads(conn: Conn, loads: list[tuple[int, LoadThread]]) -> dict[int, object]:
+    rows = conn.execute(
+        _LOAD_THREADS, ([op.thread_id for _, op in loads], [op.last for _, op in loads])
+    ).fetchall()
+    found: dict[int, list[MessageRecord] | None] = {}
+    for row in rows:
+        n, exists = row[0] - 1, row[1]
+        messages = found.setdefault(n, [] if exists else None)
+        if messages is not None and row[2] is not None:
+            messages.append(message_row(row[2:]))
+    outcomes: dict[int, object] = {}
+    for n, (index, _) in enumerate(loads):
+        messages = found.get(n)
+        outcomes[index] = None if messages is None else messages[::-1]
+    return outcomes
+
+
+def _get_runs(conn: Conn, runs: list[tuple[int, GetWorkflowRun]]) -> dict[int, object]:
+    rows = conn.execute(
+        _GET_RUNS, ([op.workflow_name for _, op in runs], [op.run_id for _, op in runs])
+    ).fetchall()
+    found = {row[0] - 1: _run_row(row[1:]) for row in rows}
+    return {index: found.get(n) for n, (index, _) in enumerate(runs)}
 
 
 def _messages_by_id(conn: Conn, op: GetMessagesById) -> list[MessageRecord]:

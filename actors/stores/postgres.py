@@ -29,7 +29,7 @@ from actors.stores._errors import StoreError, StoreUnavailable
 from actors.stores._pg import PgDatabase
 from actors.stores._pglease import apply_lease_write, save_leased_runs_together
 from actors.stores._pgnotify import Notices
-from actors.stores._pgreads import ThreadLoads, run_pg_read
+from actors.stores._pgreads import BatchedRead, BatchedReads, run_pg_read
 from actors.stores._pgwrites import apply_pg_write, save_messages_together
 from actors.stores._writer import GroupCommitWriter
 from actors.stores.lease_messages import (
@@ -42,6 +42,7 @@ from actors.stores.lease_messages import (
 from actors.stores.messages import (
     EnsureThread,
     GetMessages,
+    GetWorkflowRun,
     LoadThread,
     SaveMessages,
     StoreRead,
@@ -96,7 +97,7 @@ class _Apply:
 
 
 def _no_apply(conn: Any, op: object) -> object:
-    raise AssertionError("thread loads are answered by ThreadLoads as a whole")
+    raise AssertionError("batched reads are answered by BatchedReads as a whole")
 
 
 def _is_read(msg: object) -> TypeGuard[StoreRead]:
@@ -137,7 +138,7 @@ class PostgresStore(Actor):
         self._queue_size = queue_size
         self._db: PgDatabase | None = None
         self._writer: GroupCommitWriter[StoreWrite | LeaseWrite] | None = None
-        self._loads: GroupCommitWriter[LoadThread] | None = None
+        self._batched: GroupCommitWriter[BatchedRead] | None = None
         # the writer and the thread loads hold one pooled connection each
         self._read_limiter = trio.CapacityLimiter(max(1, max_connections - 2))
         self._notices = Notices(url, connect_timeout=connect_timeout)
@@ -156,17 +157,17 @@ class PostgresStore(Actor):
             db, _Apply(), max_batch=self._max_batch, queue_size=self._queue_size
         )
         await self.ctx.nursery.start(self._writer.run)
-        self._loads = GroupCommitWriter(
-            ThreadLoads(db), _no_apply, max_batch=self._max_batch, thread_name="store-loads"
+        self._batched = GroupCommitWriter(
+            BatchedReads(db), _no_apply, max_batch=self._max_batch, thread_name="store-reads"
         )
-        await self.ctx.nursery.start(self._loads.run)
+        await self.ctx.nursery.start(self._batched.run)
         await self.ctx.nursery.start(self._notices.run)
 
     async def on_stop(self) -> None:
         """Commit and acknowledge the writes already accepted, then close the pool."""
         try:
-            if self._loads is not None:
-                await self._loads.aclose()
+            if self._batched is not None:
+                await self._batched.aclose()
             if self._writer is not None:
                 await self._writer.aclose()
         finally:
@@ -193,6 +194,9 @@ class PostgresStore(Actor):
             # The writer answers the asker after the commit; this handler is free at once.
             await self._writer.enqueue(msg, self.ctx.defer_reply())
             return None
+        if isinstance(msg, GetWorkflowRun):
+            assert self._batched is not None
+            return await self._batched.submit(msg)  # read with other runs' reads
         if _is_read(msg):
             return await self._read(msg)
         raise UnhandledMessage(f"store {self.ctx.name!r} does not handle {type(msg).__name__}")
@@ -202,8 +206,8 @@ class PostgresStore(Actor):
         statement and one thread hand-off for all of them); a new thread is created first
         (a write acknowledged after its commit), so most turns commit nothing before they
         run."""
-        assert self._loads is not None and self._writer is not None
-        found = await self._loads.submit(msg)
+        assert self._batched is not None and self._writer is not None
+        found = await self._batched.submit(msg)
         if found is not None:
             return found
         await self._writer.submit(EnsureThread(id=msg.thread_id, resource_id=msg.resource_id))

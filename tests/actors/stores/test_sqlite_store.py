@@ -173,6 +173,26 @@ async def test_concurrent_loads_each_get_their_own_thread(rt: Mastra, backend: B
     assert (await store.ask(GetThread(thread_id="fresh"))).resource_id == "u"
 
 
+async def test_concurrent_run_reads_each_get_their_own_run(rt: Mastra, backend: Backend) -> None:
+    store = await backend.store(rt)
+    for i in range(8):
+        await store.ask(
+            SaveWorkflowRun(workflow_name="wf", run_id=f"r{i}", status="success", snapshot=i)
+        )
+    got: dict[str, Any] = {}
+
+    async def read(run_id: str, workflow: str = "wf") -> None:
+        got[run_id] = await store.ask(GetWorkflowRun(workflow_name=workflow, run_id=run_id))
+
+    async with trio.open_nursery() as nursery:  # together, so they share batches
+        for i in range(8):
+            nursery.start_soon(read, f"r{i}")
+        nursery.start_soon(read, "missing")
+        nursery.start_soon(read, "other-workflow", "nope")
+    assert {i: got[f"r{i}"].snapshot for i in range(8)} == {i: i for i in range(8)}
+    assert got["missing"] is None and got["other-workflow"] is None
+
+
 async def test_workflow_runs_filters_and_paging(rt: Mastra, backend: Backend) -> None:
     store = await backend.store(rt)
     for i in range(5):
