@@ -12,7 +12,7 @@ from typing import Any, assert_never
 import apsw
 
 from actors.stores._errors import InvalidRequest
-from actors.stores._sql import fetch_one, load_json
+from actors.stores._sql import Database, Failure, fetch_one, load_json
 from actors.stores.messages import (
     CheckIntegrity,
     Get,
@@ -36,6 +36,7 @@ from actors.stores.messages import (
 
 __all__ = [
     "MESSAGE_COLUMNS",
+    "BatchedPointReads",
     "message_row",
     "message_rows",
     "resource_row",
@@ -262,3 +263,25 @@ def _list_runs(conn: apsw.Connection, op: ListWorkflowRuns) -> WorkflowRunPage:
         [*args, limit, offset],
     )
     return WorkflowRunPage(runs=[_run_row(r) for r in rows], total=int(total))
+
+
+class BatchedPointReads:
+    """Answers a batch of small reads (``GetWorkflowRun``: every run start with an id makes
+    one) on one reader connection in one snapshot, each as ``run_read`` does. A
+    ``BatchDatabase`` for a ``GroupCommitWriter`` that batches reads: concurrent callers
+    share one thread hand-off instead of one each. A malformed op fails alone; a database
+    failure fails the batch."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def write_batch(self, ops: Sequence[StoreRead], apply: Any = None) -> list[object]:
+        """One outcome per op; ``apply`` is not used."""
+        return self._db.read(lambda conn: [_read_alone(conn, op) for op in ops])
+
+
+def _read_alone(conn: apsw.Connection, op: StoreRead) -> object:
+    try:
+        return run_read(conn, op)
+    except InvalidRequest as exc:
+        return Failure(exc)

@@ -20,7 +20,7 @@ from typing import Any, ClassVar, TypeGuard
 import trio
 
 from actors.stores._errors import StoreError
-from actors.stores._reads import run_read
+from actors.stores._reads import BatchedPointReads, run_read
 from actors.stores._recent import RecentCache
 from actors.stores._sql import Database, Synchronous
 from actors.stores._writer import GroupCommitWriter
@@ -28,6 +28,7 @@ from actors.stores._writes import apply_write
 from actors.stores.messages import (
     EnsureThread,
     GetMessages,
+    GetWorkflowRun,
     LoadThread,
     StoreRead,
     StoreRequest,
@@ -43,6 +44,10 @@ _READ_TYPES: tuple[type, ...] = typing.get_args(StoreRead)
 
 def _is_write(msg: object) -> TypeGuard[StoreWrite]:
     return isinstance(msg, _WRITE_TYPES)
+
+
+def _no_apply(conn: Any, op: object) -> object:
+    raise AssertionError("point reads are answered by BatchedPointReads as a whole")
 
 
 def _is_read(msg: object) -> TypeGuard[StoreRead]:
@@ -87,6 +92,7 @@ class SqliteStore(Actor):
         self._queue_size = queue_size
         self._db: Database | None = None
         self._writer: GroupCommitWriter[StoreWrite] | None = None
+        self._point_reads: GroupCommitWriter[StoreRead] | None = None
         self._read_limiter = trio.CapacityLimiter(readers)
         self._cache = RecentCache() if cache else None
 
@@ -108,6 +114,10 @@ class SqliteStore(Actor):
             on_commit=None if cache is None else cache.committed,
         )
         await self.ctx.nursery.start(self._writer.run)
+        self._point_reads = GroupCommitWriter(
+            BatchedPointReads(db), _no_apply, max_batch=self._max_batch, thread_name="store-reads"
+        )
+        await self.ctx.nursery.start(self._point_reads.run)
 
     async def on_stop(self) -> None:
         """Commit and acknowledge the writes already accepted, then close the connections.
@@ -117,6 +127,8 @@ class SqliteStore(Actor):
         queued then fail with ``StoreUnavailable``.
         """
         try:
+            if self._point_reads is not None:
+                await self._point_reads.aclose()
             if self._writer is not None:
                 await self._writer.aclose()
         finally:
@@ -140,6 +152,8 @@ class SqliteStore(Actor):
                 # The writer answers the asker after the commit; this handler is free at once.
                 await self._writer.enqueue(msg, self.ctx.defer_reply())
             return None
+        if isinstance(msg, GetWorkflowRun) and self._point_reads is not None:
+            return await self._point_reads.submit(msg)  # read with other runs' reads
         if _is_read(msg):
             if cache is not None and isinstance(msg, GetMessages):
                 return await self._cached_messages(cache, msg)
