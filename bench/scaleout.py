@@ -18,6 +18,11 @@ bare hypercorn + starlette endpoint sharing a port (``bench._bare_server``): wha
 process can add on this machine at all, with the load generator on the same cores (the
 ceiling of ``workers2_vs_1_ratio``, which has Postgres to share them with besides).
 
+``cpu_ceiling_workers2_vs_1``: what two workers could reach at most on this machine, from
+the CPU time of every process during each load: two workers each as efficient per request
+as one, sharing what Postgres and the load generator leave of the machine's cores (capped
+at 2). ``workers2_vs_cpu_ceiling`` is the workers' ratio over it.
+
 ``takeover_s``: two single-process nodes on Postgres; node ``a`` drives a run of the
 two-step ``relay`` workflow (``tests/e2e/lease_app.py``, ``lease_for`` 1.5 s), whose second
 step never ends there, and is killed with SIGKILL; ``takeover_s`` is the time from the kill
@@ -122,8 +127,11 @@ def _database() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _serve(config: str, workers: int, env: dict[str, str], directory: Path) -> Iterator[str]:
-    """Run ``serve`` with ``workers`` processes; yields its base URL once every one listens."""
+def _serve(
+    config: str, workers: int, env: dict[str, str], directory: Path
+) -> Iterator[tuple[str, int]]:
+    """Run ``serve`` with ``workers`` processes; yields its base URL and process id once
+    every one listens."""
     path = directory / f"config-{uuid.uuid4().hex[:6]}.toml"
     path.write_text(config)
     port = _free_port()
@@ -138,10 +146,43 @@ def _serve(config: str, workers: int, env: dict[str, str], directory: Path) -> I
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"serve did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", proc.pid
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
+
+
+def _cpu_times() -> dict[int, tuple[int, float]]:
+    """Every process's parent and CPU seconds so far (user + system, its threads too)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    times: dict[int, tuple[int, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:  # it ended meanwhile
+            continue
+        times[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    return times
+
+
+def _cpu_split(
+    before: dict[int, tuple[int, float]], after: dict[int, tuple[int, float]], root: int
+) -> tuple[float, float]:
+    """CPU seconds between two readings: of ``root`` and its descendants, of the rest."""
+    tree, others = 0.0, 0.0
+    for pid, (parent, seconds) in after.items():
+        used = seconds - before.get(pid, (parent, 0.0))[1]
+        ancestor = pid
+        while ancestor not in (root, 0, 1) and ancestor in after:
+            ancestor = after[ancestor][0]
+        if ancestor == root:
+            tree += used
+        else:
+            others += used
+    return tree, others
 
 
 async def _drive(url: str, seconds: float, load: str, tag: str) -> dict[str, Any]:
@@ -201,18 +242,36 @@ async def _stored(url: str, load: str, tag: str) -> int:
         return total
 
 
-async def _case(name: str, url: str, seconds: float) -> dict[str, dict[str, Any]]:
+async def _case(name: str, url: str, pid: int, seconds: float) -> dict[str, dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     await _drive(url, 0.5, "generate", f"{name}-warm")  # connections, imports, caches
     for load in ("generate", "workflow"):
         tag = f"{name}-{load}"
+        before, start = _cpu_times(), time.monotonic()
         row = await _drive(url, seconds, load, tag)
+        elapsed = time.monotonic() - start
+        server, others = _cpu_split(before, _cpu_times(), pid)
+        row["server_cores"] = round(server / elapsed, 3)
+        row["other_cores"] = round(others / elapsed, 3)
         stored = await _stored(url, load, tag)
         expected = row["acknowledged"] * (2 if load == "generate" else 1)
         row["lost"] = max(0, expected - stored)
         rows[load] = row
         emit({"case": name, "load": load, "concurrency": CONCURRENCY, **row})
     return rows
+
+
+def _cpu_ceiling(one: dict[str, dict[str, Any]], two: dict[str, dict[str, Any]]) -> float:
+    """The most two workers could serve over one (see the module docstring), averaged
+    over the loads."""
+    cores = os.cpu_count() or 1
+    ceilings = []
+    for load, row in one.items():
+        per_request = row["server_cores"] / row["rps"] if row["rps"] else 0.0
+        left = cores - two[load]["other_cores"]
+        if per_request > 0:
+            ceilings.append(min(2.0, left / per_request / row["rps"]))
+    return round(sum(ceilings) / len(ceilings), 3) if ceilings else 0.0
 
 
 def _ratio(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]) -> float:
@@ -330,13 +389,15 @@ async def main(quick: bool) -> None:
         with _database() as url:
             for name, workers in (("pg_workers1", 1), ("pg_workers2", 2)):
                 env = {"DATABASE_URL": url}
-                with _serve(PG_CONFIG + APP_CONFIG, workers, env, directory) as base:
-                    results[name] = await _case(name, base, seconds)
+                with _serve(PG_CONFIG + APP_CONFIG, workers, env, directory) as (base, pid):
+                    results[name] = await _case(name, base, pid, seconds)
             takeover = await _takeover(url, directory)
             bare = await _bare_ratio(seconds, directory)
         env = {"MASTRA_DATA": str(directory / "sqlite")}
-        with _serve(SQLITE_CONFIG + APP_CONFIG, 1, env, directory) as base:
-            results["sqlite"] = await _case("sqlite", base, seconds)
+        with _serve(SQLITE_CONFIG + APP_CONFIG, 1, env, directory) as (base, pid):
+            results["sqlite"] = await _case("sqlite", base, pid, seconds)
+    scaled = _ratio(results["pg_workers2"], results["pg_workers1"])
+    ceiling = _cpu_ceiling(results["pg_workers1"], results["pg_workers2"])
     emit(
         {
             "bench": "scaleout",
@@ -348,8 +409,10 @@ async def main(quick: bool) -> None:
             "pg_workers1_workflow_rps": results["pg_workers1"]["workflow"]["rps"],
             "pg_workers2_workflow_rps": results["pg_workers2"]["workflow"]["rps"],
             "sqlite_workflow_rps": results["sqlite"]["workflow"]["rps"],
-            "workers2_vs_1_ratio": _ratio(results["pg_workers2"], results["pg_workers1"]),
+            "workers2_vs_1_ratio": scaled,
             "bare_workers2_vs_1_ratio": bare,
+            "cpu_ceiling_workers2_vs_1": ceiling,
+            "workers2_vs_cpu_ceiling": round(scaled / ceiling, 3) if ceiling else 0.0,
             "pg_vs_sqlite_ratio": _ratio(results["pg_workers1"], results["sqlite"]),
             "takeover_s": takeover,
             "lost": sum(row["lost"] for case in results.values() for row in case.values()),
