@@ -139,7 +139,7 @@ class PostgresStore(Actor):
         self._db: PgDatabase | None = None
         self._writer: GroupCommitWriter[StoreWrite | LeaseWrite] | None = None
         self._batched: GroupCommitWriter[BatchedRead] | None = None
-        # the writer and the thread loads hold one pooled connection each
+        # the writer and the batched reads hold one pooled connection each
         self._read_limiter = trio.CapacityLimiter(max(1, max_connections - 2))
         self._notices = Notices(url, connect_timeout=connect_timeout)
 
@@ -194,9 +194,10 @@ class PostgresStore(Actor):
             # The writer answers the asker after the commit; this handler is free at once.
             await self._writer.enqueue(msg, self.ctx.defer_reply())
             return None
-        if isinstance(msg, GetWorkflowRun):
-            assert self._batched is not None
-            return await self._batched.submit(msg)  # read with other runs' reads
+        if isinstance(msg, GetWorkflowRun) and self._batched is not None:
+            # read with other runs' reads; the reader thread answers the asker
+            await self._batched.enqueue(msg, self.ctx.defer_reply())
+            return None
         if _is_read(msg):
             return await self._read(msg)
         raise UnhandledMessage(f"store {self.ctx.name!r} does not handle {type(msg).__name__}")

@@ -153,7 +153,9 @@ class SqliteStore(Actor):
                 await self._writer.enqueue(msg, self.ctx.defer_reply())
             return None
         if isinstance(msg, GetWorkflowRun) and self._point_reads is not None:
-            return await self._point_reads.submit(msg)  # read with other runs' reads
+            # read with other runs' reads; the reader thread answers the asker
+            await self._point_reads.enqueue(msg, self.ctx.defer_reply())
+            return None
         if _is_read(msg):
             if cache is not None and isinstance(msg, GetMessages):
                 return await self._cached_messages(cache, msg)
