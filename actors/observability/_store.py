@@ -7,6 +7,10 @@ someone reads. A trace is kept once it holds a run of an agent, workflow, tool o
 candidate whose root span ends first is dropped (a page polling ``GET /api/agents``
 leaves nothing behind). At most ``max_traces`` traces of at most ``max_spans`` spans each
 are kept; the oldest trace goes first. Nothing here blocks for long or waits on I/O.
+
+A persister (``Observability`` with ``persist_to``) calls ``track_changes`` and then takes,
+now and then, the kept traces that changed and the ones dropped (``take_changes``), and
+puts traces read back from storage with ``restore``.
 """
 
 from __future__ import annotations
@@ -123,6 +127,9 @@ class TraceStore:
         self._batch: list[Record] = []
         self._traces: OrderedDict[str, list[Record]] = OrderedDict()
         self._candidates: OrderedDict[str, list[Record]] = OrderedDict()
+        self._tracking = False
+        self._changed: set[str] = set()  # kept traces with spans not taken yet
+        self._evicted: OrderedDict[str, None] = OrderedDict()  # dropped, not taken yet
 
     def offer(self, record: Record) -> None:
         """Add a finished span's record; committed with its batch."""
@@ -147,22 +154,58 @@ class TraceStore:
         else:
             self.dropped += 1
 
+    def _keep(self, trace_id: str, spans: list[Record], *, changed: bool) -> None:
+        self._traces[trace_id] = spans
+        if changed and self._tracking:
+            self._changed.add(trace_id)
+        while len(self._traces) > self.max_traces:
+            gone, _ = self._traces.popitem(last=False)
+            if self._tracking:
+                self._changed.discard(gone)
+                self._evicted[gone] = None
+                while len(self._evicted) > 10 * self.max_traces:  # nobody takes them
+                    self._evicted.popitem(last=False)
+
     def _place(self, record: Record) -> None:
         trace_id = record["traceId"]
         kept = self._traces.get(trace_id)
         if kept is not None:
             self._append(kept, record)
+            if self._tracking:
+                self._changed.add(trace_id)
             return
         spans = self._candidates.setdefault(trace_id, [])
         self._append(spans, record)
         if record["spanType"] in ANCHOR_TYPES:
-            self._traces[trace_id] = self._candidates.pop(trace_id)
-            while len(self._traces) > self.max_traces:
-                self._traces.popitem(last=False)
+            self._keep(trace_id, self._candidates.pop(trace_id), changed=True)
         elif record.get("parentSpanId") is None:
             del self._candidates[trace_id]  # the root ended and nothing worth keeping ran
         while len(self._candidates) > self.max_candidates:
             self._candidates.popitem(last=False)
+
+    def track_changes(self) -> None:
+        """From now on, note which kept traces change and which are dropped."""
+        with self._lock:
+            self._tracking = True
+
+    def take_changes(self) -> tuple[dict[str, list[Record]], list[str]]:
+        """The kept traces that changed since the last take (with all their spans) and the
+        ids of the traces dropped since; both are forgotten here."""
+        with self._lock:
+            self._commit()
+            changed = {t: list(self._traces[t]) for t in self._changed if t in self._traces}
+            evicted = list(self._evicted)
+            self._changed.clear()
+            self._evicted.clear()
+        return changed, evicted
+
+    def restore(self, trace_id: str, spans: list[Record]) -> None:
+        """Keep a trace read back from storage as the newest (not a change to take); one
+        beyond ``max_traces`` drops the oldest, as a new one would."""
+        with self._lock:
+            self._commit()
+            self._traces.pop(trace_id, None)
+            self._keep(trace_id, spans[: self.max_spans], changed=False)
 
     def trace(self, trace_id: str) -> list[Record] | None:
         """Every kept span of a trace, oldest first; None for a trace not kept."""
