@@ -2,7 +2,9 @@
 
 Prints ``http://127.0.0.1:PORT`` on its first line once bound, then serves until killed.
 Given a port (``python -m bench._bare_server 8123``) it binds it with SO_REUSEPORT, so that
-several of these processes share it (the ceiling of ``serve --workers``).
+several of these processes share it (the ceiling of ``serve --workers``). With ``--raw``
+the endpoint is a plain ASGI callable instead of a Starlette app: what hypercorn alone
+costs a request.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+import msgspec
 import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
@@ -24,6 +27,28 @@ async def echo(request: Request) -> JSONResponse:
     return JSONResponse({"text": f"Echo: {body.get('messages')}"})
 
 
+async def raw_echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The same endpoint as a plain ASGI app (lifespan answered, every path the same)."""
+    if scope["type"] == "lifespan":
+        while True:
+            event = await receive()
+            done = event["type"] + ".complete"
+            await send({"type": done})
+            if event["type"] == "lifespan.shutdown":
+                return
+    body = b""
+    more = True
+    while more:
+        event = await receive()
+        body += event.get("body", b"")
+        more = event.get("more_body", False)
+    text = f"Echo: {msgspec.json.decode(body).get('messages')}"
+    out = msgspec.json.encode({"text": text})
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(out))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": out})
+
+
 class _SharedPort(Config):
     def create_sockets(self) -> Any:
         self.workers = 2  # hypercorn binds with SO_REUSEPORT for several workers
@@ -34,8 +59,11 @@ class _SharedPort(Config):
 
 
 async def main() -> None:
-    app = Starlette(routes=[Route("/api/agents/echo/generate", echo, methods=["POST"])])
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    args = [a for a in sys.argv[1:] if a != "--raw"]
+    app: Any = Starlette(routes=[Route("/api/agents/echo/generate", echo, methods=["POST"])])
+    if "--raw" in sys.argv:
+        app = raw_echo
+    port = int(args[0]) if args else 0
     config = _SharedPort() if port else Config()
     config.bind = [f"127.0.0.1:{port}"]
     config.accesslog = None

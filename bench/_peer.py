@@ -10,6 +10,7 @@ servers keep their data in a directory the caller gives, and can be pinned to on
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -24,7 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PeerUnavailable", "Server", "peak_rss", "prepare_peer", "start_ours", "start_peer"]
+__all__ = [
+    "PeerUnavailable",
+    "Server",
+    "peak_rss",
+    "prepare_peer",
+    "run_rate",
+    "start_bare",
+    "start_ours",
+    "start_peer",
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 PEER_SOURCE = ROOT / "bench" / "mastra_peer"
@@ -130,6 +140,18 @@ def _spawn(cpu: int | None, args: list[str], log: Path, **kw: Any) -> subprocess
         os.sched_setaffinity(0, mine)
 
 
+def run_rate(data: Path, cpu: int | None, seconds: float) -> float:
+    """Durable ``three-step`` runs per CPU second with no HTTP (``bench._runs``), on
+    ``cpu``."""
+    log = data / "runs.log"
+    proc = _spawn(cpu, [sys.executable, "-m", "bench._runs", str(seconds)], log, cwd=ROOT)
+    if proc.wait(timeout=120 + seconds) != 0:
+        raise RuntimeError(f"bench._runs failed:\n{log.read_text(errors='replace')[-2000:]}")
+    last = log.read_text().strip().splitlines()[-1]
+    rate: float = json.loads(last)["runs_per_cpu_s"]
+    return rate
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -199,12 +221,15 @@ def start_ours(data: Path, cpu: int | None, timeout: float = 60.0) -> Server:
     return _wait_until(server, ready, timeout)
 
 
-def start_bare(data: Path, cpu: int | None, timeout: float = 60.0) -> Server:
+def start_bare(data: Path, cpu: int | None, timeout: float = 60.0, *, raw: bool = False) -> Server:
     """Start the bare hypercorn + starlette endpoint of ``bench._bare_server`` (the HTTP
-    ceiling: no actor, no store); returns once it printed its address."""
-    log = data / "bare.log"
-    proc = _spawn(cpu, [sys.executable, "-m", "bench._bare_server"], log, cwd=ROOT)
-    server = Server("a bare HTTP endpoint", proc, "", log)
+    ceiling: no actor, no store), or with ``raw`` its plain ASGI form (hypercorn alone);
+    returns once it printed its address."""
+    log = data / ("raw.log" if raw else "bare.log")
+    args = [sys.executable, "-m", "bench._bare_server", *(["--raw"] if raw else [])]
+    proc = _spawn(cpu, args, log, cwd=ROOT)
+    name = "a plain ASGI endpoint" if raw else "a bare HTTP endpoint"
+    server = Server(name, proc, "", log)
 
     def ready() -> str | None:  # its own line; hypercorn's log lines go there too
         lines = log.read_text(errors="replace").splitlines()

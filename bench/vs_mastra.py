@@ -17,12 +17,23 @@ A response counts only when it is a 200 holding the expected text. Each phase pr
 p50/p99 and RSS for both servers; the summary has, per phase, ours / Mastra for req/s and
 p99 and the peak RSS ratio, and whether the targets hold. It also measures the HTTP
 ceiling on this machine, a bare hypercorn + starlette endpoint (``bench._bare_server``) at
-concurrency 16, and gives ours over it for generate and the workflow. Without npm or the
-npm registry the summary says ``skipped`` and why, and the exit code is 0.
+concurrency 16, and gives ours over it for generate and the workflow.
+
+The workflow's own ceiling, on the same CPU: the same endpoint as a plain ASGI callable
+(hypercorn alone; ``raw_http_per_cpu_s_c16``, requests per second of its CPU time) and
+durable ``three-step`` runs with no HTTP at all (``bench._runs``;
+``runs_per_cpu_s_no_http``, runs per second of CPU time). A server that spent nothing
+beyond those two would answer ``workflow_ceiling_rps_c16 = 1 / (1/raw + 1/runs)``; the
+summary gives that over Mastra's rate (``workflow_ceiling_vs_mastra_c16``: the most any
+framework on hypercorn with these runs could reach) and ours over it
+(``workflow_vs_ceiling_c16``).
+Without npm or the npm registry the summary says ``skipped`` and why, and the exit code
+is 0.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
@@ -40,6 +51,7 @@ from bench._peer import (
     Server,
     peak_rss,
     prepare_peer,
+    run_rate,
     start_bare,
     start_ours,
     start_peer,
@@ -187,29 +199,58 @@ async def main(quick: bool) -> None:
     peer = await run_server(lambda data, cpu: start_peer(peer_dir, data, cpu), seconds)
     ours = await run_server(start_ours, seconds)
     summary = summarize(ours, peer, quick)
-    summary.update(await bare_ceiling(ours, seconds))
+    summary.update(await bare_ceiling(ours, peer, seconds))
     emit(summary)
 
 
-async def bare_ceiling(ours: dict[str, Any], seconds: float) -> dict[str, Any]:
-    """The HTTP ceiling on this machine: a bare hypercorn + starlette endpoint answering the
-    generate route at concurrency 16, pinned like the others; ours over it per route."""
+async def _bare_rps(seconds: float, *, raw: bool) -> dict[str, Any]:
+    """The generate route of a bare endpoint at concurrency 16, pinned like the others."""
     pin = SERVER_CPU if _two_cpus() else None
     with tempfile.TemporaryDirectory(prefix="bench-vs-mastra-") as tmp:
-        bare = await trio.to_thread.run_sync(start_bare, Path(tmp), pin)
+        start = functools.partial(start_bare, raw=raw)
+        bare = await trio.to_thread.run_sync(start, Path(tmp), pin)
         try:
             await drive(bare.url, Phase("warm-up", 4, GENERATE, GEN_BODY, b"Echo"), 1.0)
+            used = _cpu_seconds(bare.proc.pid)
             row = await drive(bare.url, Phase("bare", 16, GENERATE, GEN_BODY, b"Echo"), seconds)
+            used = _cpu_seconds(bare.proc.pid) - used
         finally:
             await trio.to_thread.run_sync(bare.stop)
+    row["req_per_cpu_s"] = round(row["req_s"] * seconds / used, 1) if used > 0 else 0.0
     emit({"server": bare.name, "phase": "bare", "concurrency": 16, **row})
-    rows = ours["rows"]
+    return row
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time used so far by process ``pid`` (all its threads)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def bare_ceiling(
+    ours: dict[str, Any], peer: dict[str, Any], seconds: float
+) -> dict[str, Any]:
+    """The HTTP ceilings on this machine and the workflow's own (see the module docstring);
+    ours over them."""
+    bare = (await _bare_rps(seconds, raw=False))["req_s"]
+    raw = (await _bare_rps(seconds, raw=True))["req_per_cpu_s"]
+    pin = SERVER_CPU if _two_cpus() else None
+    with tempfile.TemporaryDirectory(prefix="bench-vs-mastra-") as tmp:
+        runs = await trio.to_thread.run_sync(run_rate, Path(tmp), pin, max(seconds, 2.0))
+    emit({"server": "runs without HTTP", "phase": "runs", "runs_per_cpu_s": runs})
+    ceiling = 1 / (1 / raw + 1 / runs) if raw and runs else 0.0
+    key = "workflow-start-async_c16"
+    mine, theirs = ours["rows"][key]["req_s"], peer["rows"][key]["req_s"]
     return {
-        "bare_http_rps_c16": row["req_s"],
-        "generate_vs_bare_http_c16": round(rows["generate_c16"]["req_s"] / row["req_s"], 3),
-        "workflow_vs_bare_http_c16": round(
-            rows["workflow-start-async_c16"]["req_s"] / row["req_s"], 3
-        ),
+        "bare_http_rps_c16": bare,
+        "generate_vs_bare_http_c16": round(ours["rows"]["generate_c16"]["req_s"] / bare, 3),
+        "workflow_vs_bare_http_c16": round(mine / bare, 3),
+        "raw_http_per_cpu_s_c16": raw,
+        "runs_per_cpu_s_no_http": runs,
+        "workflow_ceiling_rps_c16": round(ceiling, 1),
+        "workflow_ceiling_vs_mastra_c16": round(ceiling / theirs, 2) if theirs else None,
+        "workflow_vs_ceiling_c16": round(mine / ceiling, 3) if ceiling else None,
     }
 
 
