@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import queue
 import sys
 import threading
@@ -16,7 +17,15 @@ import trio
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-__all__ = ["DiscardSpans", "emit", "parse_args", "percentile", "rss_bytes", "thread_round_trip"]
+__all__ = [
+    "DiscardSpans",
+    "emit",
+    "parse_args",
+    "percentile",
+    "process_cpu",
+    "rss_bytes",
+    "thread_round_trip",
+]
 
 _encoder = msgspec.json.Encoder()
 
@@ -50,6 +59,14 @@ def rss_bytes() -> int:
     import resource
 
     return pages * resource.getpagesize()
+
+
+def process_cpu(pid: int) -> tuple[int, float]:
+    """Process ``pid``'s parent and the CPU seconds it used so far (user + system, all its
+    threads), from ``/proc``; ``OSError`` once it is gone."""
+    with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class DiscardSpans(SpanExporter):

@@ -49,7 +49,7 @@ import httpx
 import msgspec
 import trio
 
-from bench._common import emit, parse_args, percentile
+from bench._common import emit, parse_args, percentile, process_cpu
 from bench._load import Connection
 from tests.e2e.pg_configs import DEMO_AGENT, PG_STORE, PG_VECTORS, QUIET, SERVER
 
@@ -153,18 +153,12 @@ def _serve(
 
 
 def _cpu_times() -> dict[int, tuple[int, float]]:
-    """Every process's parent and CPU seconds so far (user + system, its threads too)."""
-    tick = os.sysconf("SC_CLK_TCK")
+    """Every process's parent and CPU seconds so far."""
     times: dict[int, tuple[int, float]] = {}
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:  # it ended meanwhile
-            continue
-        times[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+        if entry.isdigit():
+            with contextlib.suppress(OSError):  # it ended meanwhile
+                times[int(entry)] = process_cpu(int(entry))
     return times
 
 

@@ -44,7 +44,7 @@ from typing import Any, NamedTuple
 
 import trio
 
-from bench._common import emit, parse_args, percentile
+from bench._common import emit, parse_args, percentile, process_cpu
 from bench._load import Connection
 from bench._peer import (
     PeerUnavailable,
@@ -211,21 +211,14 @@ async def _bare_rps(seconds: float, *, raw: bool) -> dict[str, Any]:
         bare = await trio.to_thread.run_sync(start, Path(tmp), pin)
         try:
             await drive(bare.url, Phase("warm-up", 4, GENERATE, GEN_BODY, b"Echo"), 1.0)
-            used = _cpu_seconds(bare.proc.pid)
+            used = process_cpu(bare.proc.pid)[1]
             row = await drive(bare.url, Phase("bare", 16, GENERATE, GEN_BODY, b"Echo"), seconds)
-            used = _cpu_seconds(bare.proc.pid) - used
+            used = process_cpu(bare.proc.pid)[1] - used
         finally:
             await trio.to_thread.run_sync(bare.stop)
     row["req_per_cpu_s"] = round(row["req_s"] * seconds / used, 1) if used > 0 else 0.0
     emit({"server": bare.name, "phase": "bare", "concurrency": 16, **row})
     return row
-
-
-def _cpu_seconds(pid: int) -> float:
-    """CPU time used so far by process ``pid`` (all its threads)."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def bare_ceiling(
