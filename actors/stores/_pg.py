@@ -156,14 +156,10 @@ class PgDatabase:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.1)
 
-    def read(self, fn: Callable[[Conn], T], *, atomic: bool = True) -> T:
-        """Run ``fn`` on a pooled connection inside one transaction, or with ``atomic``
-        false in autocommit (each statement sees what was committed when it started)."""
-        with self.connection() as conn:
-            if not atomic:
-                return fn(conn)
-            with conn.transaction():
-                return fn(conn)
+    def read(self, fn: Callable[[Conn], T]) -> T:
+        """Run ``fn`` on a pooled connection inside one transaction."""
+        with self.connection() as conn, conn.transaction():
+            return fn(conn)
 
     def close(self) -> None:
         """Close every connection of the pool. Idempotent."""

@@ -25,7 +25,7 @@ from actors.stores._errors import StoreError, StoreUnavailable
 from actors.stores._sql import Failure
 from runtime import Reply
 
-__all__ = ["BatchDatabase", "GroupCommitWriter"]
+__all__ = ["BatchDatabase", "GroupCommitWriter", "whole_batch_only"]
 
 W = TypeVar("W")
 Apply = Callable[[Any, W], object]
@@ -33,6 +33,12 @@ AfterCommit = Callable[[Sequence[W], Sequence[object]], None]
 OnCommit = AfterCommit[W]
 
 _Queued = tuple[W, Reply | None]
+
+
+def whole_batch_only(conn: Any, op: object) -> object:
+    """The ``apply`` of a writer whose ``BatchDatabase`` answers each batch as a whole (the
+    batched reads): it is never called one op at a time."""
+    raise AssertionError("this batch database answers whole batches only")
 
 
 class BatchDatabase(Protocol):

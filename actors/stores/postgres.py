@@ -31,7 +31,7 @@ from actors.stores._pglease import apply_lease_write, save_leased_runs_together
 from actors.stores._pgnotify import Notices
 from actors.stores._pgreads import BatchedRead, BatchedReads, run_pg_read
 from actors.stores._pgwrites import apply_pg_write, save_messages_together
-from actors.stores._writer import GroupCommitWriter
+from actors.stores._writer import GroupCommitWriter, whole_batch_only
 from actors.stores.lease_messages import (
     AwaitNotice,
     LeaseRequest,
@@ -96,10 +96,6 @@ class _Apply:
         return outcomes
 
 
-def _no_apply(conn: Any, op: object) -> object:
-    raise AssertionError("batched reads are answered by BatchedReads as a whole")
-
-
 def _is_read(msg: object) -> TypeGuard[StoreRead]:
     return isinstance(msg, _READ_TYPES)
 
@@ -158,7 +154,7 @@ class PostgresStore(Actor):
         )
         await self.ctx.nursery.start(self._writer.run)
         self._batched = GroupCommitWriter(
-            BatchedReads(db), _no_apply, max_batch=self._max_batch, thread_name="store-reads"
+            BatchedReads(db), whole_batch_only, max_batch=self._max_batch, thread_name="store-reads"
         )
         await self.ctx.nursery.start(self._batched.run)
         await self.ctx.nursery.start(self._notices.run)

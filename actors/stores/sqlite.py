@@ -23,7 +23,7 @@ from actors.stores._errors import StoreError
 from actors.stores._reads import BatchedPointReads, run_read
 from actors.stores._recent import RecentCache
 from actors.stores._sql import Database, Synchronous
-from actors.stores._writer import GroupCommitWriter
+from actors.stores._writer import GroupCommitWriter, whole_batch_only
 from actors.stores._writes import apply_write
 from actors.stores.messages import (
     EnsureThread,
@@ -44,10 +44,6 @@ _READ_TYPES: tuple[type, ...] = typing.get_args(StoreRead)
 
 def _is_write(msg: object) -> TypeGuard[StoreWrite]:
     return isinstance(msg, _WRITE_TYPES)
-
-
-def _no_apply(conn: Any, op: object) -> object:
-    raise AssertionError("point reads are answered by BatchedPointReads as a whole")
 
 
 def _is_read(msg: object) -> TypeGuard[StoreRead]:
@@ -115,7 +111,10 @@ class SqliteStore(Actor):
         )
         await self.ctx.nursery.start(self._writer.run)
         self._point_reads = GroupCommitWriter(
-            BatchedPointReads(db), _no_apply, max_batch=self._max_batch, thread_name="store-reads"
+            BatchedPointReads(db),
+            whole_batch_only,
+            max_batch=self._max_batch,
+            thread_name="store-reads",
         )
         await self.ctx.nursery.start(self._point_reads.run)
 
