@@ -258,3 +258,73 @@ async def test_abandoned_ask_is_skipped(t: TestRuntime) -> None:
             await ref.ask(Put(sender="late", seq=0))
     assert await ref.ask(Get()) == []
     assert math.isinf(trio.current_effective_deadline())
+
+
+class _TaskSteps(trio.abc.Instrument):
+    """Counts the scheduler passes of all tasks."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        self.steps += 1
+
+
+async def test_a_burst_of_messages_costs_few_scheduler_passes(t: TestRuntime) -> None:
+    ref = await t.rt.spawn(Recorder, Journal(), name="burst", mailbox=1000)
+    await ref.ask(Get())  # the loop is parked and waiting
+    steps = _TaskSteps()
+    trio.lowlevel.add_instrument(steps)
+    try:
+        for seq in range(640):
+            ref.send_nowait(Put(sender="a", seq=seq))
+        assert len(await ref.ask(Get())) == 640
+    finally:
+        trio.lowlevel.remove_instrument(steps)
+    # one pass per YIELD_EVERY (64) queued messages, not one per message
+    assert steps.steps <= 30
+
+
+async def test_an_actor_with_a_full_mailbox_still_lets_other_tasks_run(t: TestRuntime) -> None:
+    ref = await t.rt.spawn(Recorder, Journal(), name="busy", mailbox=2000)
+    await ref.ask(Get())
+    turns = 0
+    done = trio.Event()
+
+    async def bystander() -> None:
+        nonlocal turns
+        while not done.is_set():
+            turns += 1
+            await trio.lowlevel.cancel_shielded_checkpoint()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(bystander)
+        for seq in range(1280):
+            ref.send_nowait(Put(sender="a", seq=seq))
+        assert len(await ref.ask(Get())) == 1280
+        done.set()
+    assert turns >= 1280 // 64
+
+
+async def test_a_burst_to_a_pool_starts_a_worker_per_message(t: TestRuntime) -> None:
+    release = trio.Event()
+    started = 0
+
+    class Waiter(Actor):
+        concurrency = 8
+
+        async def receive(self, msg: int) -> int:
+            nonlocal started
+            started += 1
+            await release.wait()
+            return msg
+
+    ref = await t.rt.spawn(Waiter, name="waiters")
+    async with trio.open_nursery() as nursery:
+        for n in range(8):
+            nursery.start_soon(ref.ask, n)
+        with trio.fail_after(5):
+            while started < 8:
+                await trio.sleep(0.001)
+        release.set()
+    assert started == 8
