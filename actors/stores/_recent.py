@@ -45,6 +45,20 @@ def _order(record: MessageRecord) -> tuple[float, int]:
     return (record.created_at, record.seq)
 
 
+_CHANGES_CACHE: frozenset[type] = frozenset(
+    {
+        Transaction,
+        SaveThread,
+        EnsureThread,
+        DeleteThread,
+        SaveMessages,
+        DeleteMessages,
+        PruneMessages,
+    }
+)
+"""The writes ``_apply`` looks at (record puts, runs and resources leave the cache alone)."""
+
+
 class _Window:
     __slots__ = ("complete", "ids", "limit", "records")
 
@@ -173,7 +187,7 @@ class RecentCache:
     def committed(self, ops: Sequence[StoreWrite], outcomes: Sequence[object]) -> None:
         """Apply a committed batch (in commit order); failed writes changed nothing."""
         for op, outcome in zip(ops, outcomes, strict=True):
-            if isinstance(outcome, Failure):
+            if type(op) not in _CHANGES_CACHE or isinstance(outcome, Failure):
                 continue
             if isinstance(op, Transaction):
                 assert isinstance(outcome, list)

@@ -41,6 +41,33 @@ def whole_batch_only(conn: Any, op: object) -> object:
     raise AssertionError("this batch database answers whole batches only")
 
 
+class _Room:
+    """Free places in the writer's queue: a counter plus the tasks waiting for a place (a
+    ``trio.Semaphore`` without its per-call overhead, and released a batch at a time)."""
+
+    __slots__ = ("_free", "_waiting")
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiting = trio.lowlevel.ParkingLot()
+
+    def take_nowait(self) -> bool:
+        """Take a place if one is free."""
+        if self._free > 0 and not self._waiting:
+            self._free -= 1
+            return True
+        return False
+
+    async def take(self) -> None:
+        """Wait for a place, first come first served. Cancelled: took nothing."""
+        await self._waiting.park()  # ``give`` hands the place over with the wake-up
+
+    def give(self, count: int) -> None:
+        """Free ``count`` places, handing them to waiting tasks first."""
+        woken = len(self._waiting.unpark(count=count))
+        self._free += count - woken
+
+
 class BatchDatabase(Protocol):
     """What the writer needs of a database: apply ops in ONE transaction and commit it.
 
@@ -83,7 +110,7 @@ class GroupCommitWriter(Generic[W]):
         self._after_commit = after_commit
         self._on_commit = on_commit
         self._max_batch = max_batch
-        self._room = trio.Semaphore(queue_size)
+        self._room = _Room(queue_size)
         self._jobs: queue.SimpleQueue[_Queued[W] | None] = queue.SimpleQueue()
         self._token: trio.lowlevel.TrioToken | None = None
         self._closed = False
@@ -116,14 +143,12 @@ class GroupCommitWriter(Generic[W]):
         is closed or stopped.
         """
         self._check_open()
-        try:
-            self._room.acquire_nowait()
-        except trio.WouldBlock:
-            await self._room.acquire()
+        if not self._room.take_nowait():
+            await self._room.take()
             try:
                 self._check_open()
             except StoreUnavailable:
-                self._room.release()
+                self._room.give(1)
                 raise
         self._jobs.put((op, reply))
 
@@ -200,8 +225,7 @@ class GroupCommitWriter(Generic[W]):
     ) -> None:
         """Answer one batch's writes. A ``run_sync_soon`` callback must not raise (it would
         break the Trio loop), so any failure here fails the batch instead."""
-        for _ in range(taken):
-            self._room.release()
+        self._room.give(taken)
         if result is None:
             return
         try:
