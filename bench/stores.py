@@ -8,6 +8,11 @@
   actor, about the most group commit can reach with 64 writers, vs the same baseline;
 - ``group_commit_vs_ceiling``: the store actor's write throughput over that ceiling, round by
   round (median): how much of what SQLite allows the actor delivers;
+- ``group_commit_vs_floor``: the same over the least any store actor on this kernel could
+  cost, measured in the same rounds: the store's own statements applied 64 to a transaction
+  with no actor (``store_sql_writes_per_s``: its upsert, timestamps and JSON, where the
+  ceiling inserts bare rows), plus an empty ``ask`` to a pool actor with 64 askers
+  (``kernel_asks_per_s``), one after the other as the GIL makes them;
 - ``recall_at_10`` and ``qps_ratio``: the vector actor with 64 concurrent askers vs exact
   numpy search one query at a time, on 100k random unit vectors of dimension 384 (also with
   ``--quick``, which asks fewer queries; the vectors line also has the lone-asker rate);
@@ -36,10 +41,12 @@ import numpy.typing as npt
 import trio
 
 from actors.stores import SqliteStore, VectorStore
+from actors.stores._sql import Database
+from actors.stores._writes import apply_write
 from actors.stores.messages import Put
 from actors.stores.vector_messages import CreateIndex, Query, Upsert
 from bench._common import emit, parse_args
-from runtime import ActorRef, Mastra, RuntimeConfig, TelemetryConfig, open_runtime
+from runtime import Actor, ActorRef, Mastra, RuntimeConfig, TelemetryConfig, open_runtime
 
 F32 = npt.NDArray[np.float32]
 WRITERS = 64
@@ -86,6 +93,28 @@ def batched_inserts(path: str, batches: int, round_: int) -> float:
     return batches * WRITERS / elapsed
 
 
+def store_statements(db: Database, batches: int, round_: int) -> float:
+    """Writes/s of the store's own ``Put`` statements, ``WRITERS`` to a transaction, applied
+    straight to its database: the SQL part of a store write with no actor and no hand-off."""
+    start = time.perf_counter()
+    for b in range(batches):
+        ops = [
+            Put(collection="f", id=f"{round_}-{b}-{w}", data={"i": b, "pad": "x" * 64})
+            for w in range(WRITERS)
+        ]
+        db.write_batch(ops, apply_write)
+    return batches * WRITERS / (time.perf_counter() - start)
+
+
+class _Echo(Actor):
+    """A pool actor that answers each ask with the message: the kernel's part of a write."""
+
+    concurrency = SqliteStore.concurrency
+
+    async def receive(self, msg: object) -> object:
+        return msg
+
+
 async def actor_writes(store: ActorRef, per_writer: int, round_: int) -> float:
     """Acknowledged writes/s through the store actor with ``WRITERS`` concurrent writers."""
 
@@ -101,14 +130,31 @@ async def actor_writes(store: ActorRef, per_writer: int, round_: int) -> float:
     return WRITERS * per_writer / (time.perf_counter() - start)
 
 
+async def kernel_asks(echo: ActorRef, per_writer: int) -> float:
+    """Asks/s answered by ``echo`` with ``WRITERS`` concurrent askers."""
+
+    async def asker() -> None:
+        for i in range(per_writer):
+            await echo.ask(i)
+
+    start = time.perf_counter()
+    async with trio.open_nursery() as nursery:
+        for _ in range(WRITERS):
+            nursery.start_soon(asker)
+    return WRITERS * per_writer / (time.perf_counter() - start)
+
+
 async def group_commit(rt: Mastra, quick: bool, directory: Path) -> dict[str, float]:
     """Interleaved rounds of baseline, actor and ceiling (fsync latency drifts with the
     machine's disk load, so each round compares like with like); median ratios."""
     per_writer, rounds = (20, 5) if quick else (100, 7)
     store = await rt.spawn(SqliteStore, str(directory / "store.db"), name="gc", kind="store")
+    echo = await rt.spawn(_Echo, name="gc-echo")
+    floor_db = await trio.to_thread.run_sync(Database, str(directory / "floor.db"))
     ratios: list[float] = []
     ceilings: list[float] = []
     shares: list[float] = []
+    floor_shares: list[float] = []
     for r in range(rounds):
         base = await trio.to_thread.run_sync(
             autocommit_inserts, str(directory / "base.db"), 10 * per_writer, r
@@ -117,6 +163,9 @@ async def group_commit(rt: Mastra, quick: bool, directory: Path) -> dict[str, fl
         ceiling = await trio.to_thread.run_sync(
             batched_inserts, str(directory / "ceiling.db"), per_writer, r
         )
+        sql = await trio.to_thread.run_sync(store_statements, floor_db, per_writer, r)
+        asks = await kernel_asks(echo, per_writer)
+        floor = 1 / (1 / sql + 1 / asks)
         emit(
             {
                 "case": "group_commit",
@@ -124,18 +173,24 @@ async def group_commit(rt: Mastra, quick: bool, directory: Path) -> dict[str, fl
                 "actor_writes_per_s": rate,
                 "autocommit_writes_per_s": base,
                 "batched_ceiling_writes_per_s": ceiling,
+                "store_sql_writes_per_s": sql,
+                "kernel_asks_per_s": asks,
             }
         )
         ratios.append(rate / base)
         ceilings.append(ceiling / base)
         shares.append(rate / ceiling)
+        floor_shares.append(rate / floor)
     batches, writes = store._cell.instance.commit_stats  # type: ignore[union-attr]
     emit({"case": "group_commit", "writes_per_commit": writes / max(batches, 1)})
     await rt.stop(store)
+    await rt.stop(echo)
+    await trio.to_thread.run_sync(floor_db.close)
     return {
         "group_commit_ratio": statistics.median(ratios),
         "group_commit_ceiling_ratio": statistics.median(ceilings),
         "group_commit_vs_ceiling": statistics.median(shares),
+        "group_commit_vs_floor": statistics.median(floor_shares),
     }
 
 
