@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import apsw
 import pytest
@@ -84,3 +87,52 @@ async def test_a_failing_commit_hook_fails_its_batch_and_stops_the_writer(tmp_pa
                 await writer.submit("committed, but its hook failed")
             await trio.sleep_forever()
     db.close()
+
+
+class _Gated:
+    """A database whose batches wait until ``gate`` is set."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.batches: list[list[str]] = []
+
+    def write_batch(self, ops: Sequence[Any], apply: Callable[[Any, Any], Any]) -> list[Any]:
+        self.gate.wait(10)
+        self.batches.append(list(ops))
+        return list(ops)
+
+
+async def test_a_full_queue_makes_writers_wait_in_turn_and_a_cancelled_wait_takes_no_place() -> (
+    None
+):
+    db = _Gated()
+    writer = GroupCommitWriter[str](db, _explode, queue_size=2)
+    order: list[str] = []
+
+    async def write(op: str) -> None:
+        order.append(await writer.submit(op))
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        replies = [Reply(), Reply()]
+        await writer.enqueue("a", replies[0])
+        await writer.enqueue("b", replies[1])  # the queue is full from here on
+        with trio.move_on_after(0.05) as waited:
+            await writer.enqueue("cancelled", Reply())
+        assert waited.cancelled_caught
+        nursery.start_soon(write, "c")
+        await trio.sleep(0.01)
+        nursery.start_soon(write, "d")
+        await trio.sleep(0.01)
+        assert order == []
+        db.gate.set()
+        assert [await r.wait() for r in replies] == ["a", "b"]
+        with trio.fail_after(5):
+            while len(order) < 2:
+                await trio.sleep(0.01)
+        await writer.aclose()
+    assert sorted(order) == ["c", "d"]
+    # the cancelled write never took a place
+    committed = [op for batch in db.batches for op in batch]
+    assert committed[:2] == ["a", "b"]
+    assert sorted(committed[2:]) == ["c", "d"]
