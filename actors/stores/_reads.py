@@ -39,6 +39,7 @@ __all__ = [
     "BatchedPointReads",
     "message_row",
     "message_rows",
+    "messages_of",
     "resource_row",
     "run_read",
     "thread_row",
@@ -148,7 +149,7 @@ def run_read(conn: apsw.Connection, op: StoreRead) -> object:  # noqa: PLR0911 -
             )
             return [thread_row(r) for r in rows]
         case GetMessages():
-            return _messages(conn, op)
+            return messages_of(conn, op)
         case GetMessagesById():
             return _messages_by_id(conn, op)
         case GetResource():
@@ -198,7 +199,8 @@ def _list_records(conn: apsw.Connection, op: ListRecords) -> list[Record]:
     ]
 
 
-def _messages(conn: apsw.Connection, op: GetMessages) -> list[MessageRecord]:
+def messages_of(conn: apsw.Connection, op: GetMessages) -> list[MessageRecord]:
+    """The messages ``op`` asks for, oldest first (``InvalidRequest`` for a negative ``last``)."""
     if op.last is None:
         rows = conn.execute(
             f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE thread_id = ? ORDER BY created_at, seq",

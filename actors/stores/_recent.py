@@ -28,6 +28,7 @@ from actors.stores.messages import (
     DeleteThread,
     EnsureThread,
     GetMessages,
+    LoadThread,
     MessageRecord,
     PruneMessages,
     SaveMessages,
@@ -50,6 +51,7 @@ _CHANGES_CACHE: frozenset[type] = frozenset(
         Transaction,
         SaveThread,
         EnsureThread,
+        LoadThread,
         DeleteThread,
         SaveMessages,
         DeleteMessages,
@@ -167,7 +169,14 @@ class RecentCache:
         else:
             del self._reading[thread]
             self._raced.discard(thread)
-        if records is None or raced or len(records) > self._window:
+        if records is None or raced:
+            return
+        self._remember(op, records)
+
+    def _remember(self, op: GetMessages, records: list[MessageRecord]) -> None:
+        """Keep ``records``, the answer to ``op`` as of the last commit, as the thread's window."""
+        thread = op.thread_id
+        if len(records) > self._window:
             return
         complete = op.last is None or len(records) < op.last
         wanted = self._window if op.last is None else min(op.last + _SLACK, self._window)
@@ -184,7 +193,7 @@ class RecentCache:
                 del self._thread_of[message_id]
 
     # -- commits ---------------------------------------------------------------------------
-    def committed(self, ops: Sequence[StoreWrite], outcomes: Sequence[object]) -> None:
+    def committed(self, ops: Sequence[StoreWrite | LoadThread], outcomes: Sequence[object]) -> None:
         """Apply a committed batch (in commit order); failed writes changed nothing."""
         for op, outcome in zip(ops, outcomes, strict=True):
             if type(op) not in _CHANGES_CACHE or isinstance(outcome, Failure):
@@ -204,6 +213,10 @@ class RecentCache:
         match op:
             case SaveThread(id=thread) | EnsureThread(id=thread):
                 self._know(thread)
+            case LoadThread(thread_id=thread, last=last):  # read in its commit: up to date
+                assert isinstance(outcome, list)
+                self._know(thread)
+                self._remember(GetMessages(thread_id=thread, last=last), outcome)
             case DeleteThread(thread_id=thread):
                 self._known.pop(thread, None)
                 self._drop_window(thread)

@@ -16,6 +16,7 @@ from actors.stores._reads import (
     MESSAGE_COLUMNS,
     message_row,
     message_rows,
+    messages_of,
     resource_row,
     thread_row,
 )
@@ -27,6 +28,8 @@ from actors.stores.messages import (
     DeleteThread,
     DeleteWorkflowRun,
     EnsureThread,
+    GetMessages,
+    LoadThread,
     MessageRecord,
     NewMessage,
     PruneMessages,
@@ -49,10 +52,17 @@ from actors.stores.messages import (
 __all__ = ["apply_write"]
 
 
-def apply_write(conn: apsw.Connection, op: StoreWrite) -> object:
-    """Apply one write (a ``Transaction`` applies all of its ops or raises); return its reply."""
+def apply_write(conn: apsw.Connection, op: StoreWrite | LoadThread) -> object:
+    """Apply one write (a ``Transaction`` applies all of its ops or raises); return its reply.
+
+    A ``LoadThread`` creates its thread unless it exists and reads its messages in the same
+    transaction: a turn on a thread the store does not know costs one hand-off, not two.
+    """
     if isinstance(op, Transaction):
         return [_apply_op(conn, inner, time.time()) for inner in op.ops]
+    if isinstance(op, LoadThread):
+        _ensure_thread(conn, EnsureThread(id=op.thread_id, resource_id=op.resource_id), time.time())
+        return messages_of(conn, GetMessages(thread_id=op.thread_id, last=op.last))
     return _apply_op(conn, op, time.time())
 
 

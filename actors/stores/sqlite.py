@@ -87,7 +87,7 @@ class SqliteStore(Actor):
         self._max_batch = max_batch
         self._queue_size = queue_size
         self._db: Database | None = None
-        self._writer: GroupCommitWriter[StoreWrite] | None = None
+        self._writer: GroupCommitWriter[StoreWrite | LoadThread] | None = None
         self._point_reads: GroupCommitWriter[StoreRead] | None = None
         self._read_limiter = trio.CapacityLimiter(readers)
         self._cache = RecentCache() if cache else None
@@ -143,9 +143,11 @@ class SqliteStore(Actor):
         cache = self._cache
         if isinstance(msg, LoadThread):
             ensure = EnsureThread(id=msg.thread_id, resource_id=msg.resource_id)
-            if not self._known_thread(ensure):
-                await self._writer.submit(ensure)
-            return await self.receive(GetMessages(thread_id=msg.thread_id, last=msg.last))
+            if self._known_thread(ensure):
+                return await self.receive(GetMessages(thread_id=msg.thread_id, last=msg.last))
+            # created if need be and read in one transaction; the writer answers the asker
+            await self._writer.enqueue(msg, self.ctx.defer_reply())
+            return None
         if _is_write(msg):
             if not self._known_thread(msg):
                 # The writer answers the asker after the commit; this handler is free at once.

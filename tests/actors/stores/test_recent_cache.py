@@ -10,7 +10,7 @@ import pytest
 import trio
 from hypothesis import HealthCheck, given, settings
 
-from actors.stores import SqliteStore
+from actors.stores import InvalidRequest, SqliteStore
 from actors.stores._recent import RecentCache, _Window
 from actors.stores.messages import (
     Deleted,
@@ -252,3 +252,44 @@ def test_an_evicted_or_replaced_window_leaves_the_index() -> None:
         cache.read(GetMessages(thread_id=t), [_record(t, f"{t}-m{i}", i) for i in range(3)])
     assert set(cache._windows) == {"b", "c"}
     assert cache._thread_of == {f"{t}-m{i}": t for t in ("b", "c") for i in range(3)}
+
+
+async def test_a_turn_on_a_thread_the_store_does_not_know_costs_one_commit_and_no_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = str(tmp_path / "s.db")
+    config = RuntimeConfig(telemetry=TelemetryConfig(enabled=False))
+    async with open_runtime(config) as rt:  # an earlier life of the store wrote "old"
+        first = await rt.spawn(SqliteStore, path, name="s", kind="store")
+        message = NewMessage(id="m", thread_id="old", role="user", content="hi")
+        await first.ask(SaveMessages(messages=[message]))
+    reads: list[object] = []
+    real_read = SqliteStore._read
+
+    async def counted(self: SqliteStore, msg: object) -> object:
+        reads.append(msg)
+        return await real_read(self, msg)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SqliteStore, "_read", counted)
+    async with open_runtime(config) as rt:
+        store = await rt.spawn(SqliteStore, path, name="s", kind="store")
+        actor = store._cell.instance
+        assert isinstance(actor, SqliteStore)
+        assert await store.ask(LoadThread(thread_id="new", resource_id="u", last=5)) == []
+        old = await store.ask(LoadThread(thread_id="old", resource_id="u", last=5))
+        assert [r.id for r in old] == ["m"]
+        assert actor.commit_stats[1] == 2  # one write each, and nothing read on the side
+        assert reads == []
+        assert [r.id for r in await store.ask(GetMessages(thread_id="old", last=5))] == ["m"]
+        assert await store.ask(GetMessages(thread_id="new", last=5)) == []
+        assert reads == []  # both answered from what the loads read
+        assert (await store.ask(GetThread(thread_id="new"))).resource_id == "u"
+
+
+async def test_a_load_with_a_bad_limit_creates_no_thread(tmp_path: Path) -> None:
+    config = RuntimeConfig(telemetry=TelemetryConfig(enabled=False))
+    async with open_runtime(config) as rt:
+        store = await rt.spawn(SqliteStore, str(tmp_path / "s.db"), name="s", kind="store")
+        with pytest.raises(InvalidRequest, match="must be >= 0"):
+            await store.ask(LoadThread(thread_id="t", resource_id="u", last=-1))
+        assert await store.ask(GetThread(thread_id="t")) is None
