@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import queue
 import sys
@@ -19,6 +20,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 __all__ = [
     "DiscardSpans",
+    "HandOff",
     "emit",
     "parse_args",
     "percentile",
@@ -78,28 +80,51 @@ class DiscardSpans(SpanExporter):
         return SpanExportResult.SUCCESS
 
 
+class HandOff:
+    """A thread that runs one job at a time for the Trio thread, handed over as the store's
+    writer does it (a queue one way, ``run_sync_soon`` the other). Use it as an ``async
+    with`` block; ``run(work)`` returns ``work()``'s result or raises its exception."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], object], trio.lowlevel.Task] | None] = (
+            queue.SimpleQueue()
+        )
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._token: trio.lowlevel.TrioToken | None = None
+
+    async def __aenter__(self) -> HandOff:
+        self._token = trio.lowlevel.current_trio_token()
+        self._thread.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._jobs.put(None)
+        await trio.to_thread.run_sync(self._thread.join)
+
+    def _serve(self) -> None:
+        token = self._token
+        assert token is not None
+        while (job := self._jobs.get()) is not None:
+            work, task = job
+            token.run_sync_soon(trio.lowlevel.reschedule, task, outcome.capture(work))
+
+    async def run(self, work: Callable[[], object]) -> object:
+        """Run ``work`` on the thread and return its result (not cancellable)."""
+        self._jobs.put((work, trio.lowlevel.current_task()))
+        return await trio.lowlevel.wait_task_rescheduled(lambda _: trio.lowlevel.Abort.FAILED)
+
+
+def _nothing() -> None:
+    return None
+
+
 async def thread_round_trip(count: int, work: Callable[[int], object] | None = None) -> float:
     """Seconds for one hand-off to a waiting thread and back, as the store's writer does it
     (a queue one way, ``run_sync_soon`` the other): what any durable write costs on top of
     SQLite when SQLite may not block the Trio thread. With ``work``, the thread runs
     ``work(i)`` for the ``i``-th hand-off before handing back (an exception stops it)."""
-    jobs: queue.SimpleQueue[tuple[int, trio.lowlevel.Task] | None] = queue.SimpleQueue()
-    token = trio.lowlevel.current_trio_token()
-
-    def serve() -> None:
-        while (job := jobs.get()) is not None:
-            index, task = job
-            result = outcome.capture(work, index) if work is not None else outcome.Value(None)
-            token.run_sync_soon(trio.lowlevel.reschedule, task, result)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
+    async with HandOff() as thread:
         start = time.perf_counter()
         for index in range(count):
-            jobs.put((index, trio.lowlevel.current_task()))
-            await trio.lowlevel.wait_task_rescheduled(lambda _: trio.lowlevel.Abort.FAILED)
+            await thread.run(_nothing if work is None else functools.partial(work, index))
         return (time.perf_counter() - start) / count
-    finally:
-        jobs.put(None)
-        thread.join()
