@@ -2,9 +2,10 @@
 goes away.
 
 Starlette's ``StreamingResponse`` keeps waiting for ``http.disconnect`` while it sends the
-last (empty) body message; hypercorn then never closes an HTTP/1.0 or ``Connection:
-close`` connection, so such a client waits forever after the final event. This response
-stops listening before it sends the end of the body.
+last (empty) body message; a server that reports a disconnect only when the client closes
+(hypercorn does) never closes an HTTP/1.0 or ``Connection: close`` connection then, so
+such a client waits forever after the final event. This response stops listening before
+it sends the end of the body, so it ends on any ASGI server.
 """
 
 from __future__ import annotations

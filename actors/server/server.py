@@ -1,4 +1,4 @@
-"""The HTTP server actor: hypercorn on Trio, serving the Mastra-compatible API."""
+"""The HTTP server actor: our HTTP/1.1 server on Trio, serving the Mastra-compatible API."""
 
 from __future__ import annotations
 
@@ -9,12 +9,11 @@ from typing import Any
 
 import msgspec
 import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve
 
 from actors.logs import LogTransport
 from actors.server._app import build_app
 from actors.server._context import AppContext
+from actors.server._http11 import HttpServer, listen
 from actors.server.config import ServerConfig
 from runtime import Actor, ConfigError, UnhandledMessage
 
@@ -33,18 +32,6 @@ def _workers() -> int:
         return int(os.environ.get("MASTRA_WORKERS", "1"))
     except ValueError:
         return 1
-
-
-class _SharedPortConfig(HypercornConfig):
-    """Binds with SO_REUSEPORT (hypercorn does when it has several workers), so every
-    worker process listens on the same port and the kernel spreads connections."""
-
-    def create_sockets(self) -> Any:
-        self.workers = 2
-        try:
-            return super().create_sockets()
-        finally:
-            self.workers = 1
 
 
 class Server(Actor):
@@ -78,14 +65,11 @@ class Server(Actor):
             self.logs = LogTransport(capacity=self.config.log_buffer)
         ctx = AppContext(rt=self.ctx.runtime, config=self.config, logs=self.logs)
         app = self._app = build_app(ctx, self.ctx.tracer)
-        hc = _SharedPortConfig() if _workers() > 1 else HypercornConfig()
-        hc.bind = [f"{self.config.host}:{self.config.port}"]
-        hc.graceful_timeout = self.config.grace
-        hc.keep_alive_timeout = self.config.idle_timeout
-        hc.accesslog = None
-        hc.errorlog = logging.getLogger("hypercorn.error")  # through our handlers, once
-        binds: list[str] = await self.ctx.nursery.start(self._serve, app, hc)
-        self.address = binds[0]
+        config = self.config
+        listener = await listen(config.host, config.port, shared=_workers() > 1)
+        http = HttpServer(app, idle_timeout=config.idle_timeout, grace=config.grace)
+        address: str = await self.ctx.nursery.start(self._serve, http, listener)
+        self.address = address
         if self.logs is not None:  # fed by every logger while the server serves
             logging.getLogger().addHandler(self.logs)
         # What the runtime made to start up lives as long as it does: the collector's full
@@ -94,10 +78,14 @@ class Server(Actor):
         log.info("serving HTTP on %s", self.address)
 
     async def _serve(
-        self, app: Any, hc: HypercornConfig, *, task_status: trio.TaskStatus[list[str]]
+        self,
+        http: HttpServer,
+        listener: trio.SocketListener,
+        *,
+        task_status: trio.TaskStatus[str],
     ) -> None:
         try:
-            await serve(app, hc, shutdown_trigger=self._shutdown.wait, task_status=task_status)
+            await http.serve(listener, self._shutdown, task_status=task_status)
         finally:
             self._finished.set()
 
