@@ -222,9 +222,9 @@ def start_ours(data: Path, cpu: int | None, timeout: float = 60.0) -> Server:
 
 
 def start_bare(data: Path, cpu: int | None, timeout: float = 60.0, *, raw: bool = False) -> Server:
-    """Start the bare hypercorn + starlette endpoint of ``bench._bare_server`` (the HTTP
-    ceiling: no actor, no store), or with ``raw`` its plain ASGI form (hypercorn alone);
-    returns once it printed its address."""
+    """Start the bare hypercorn + starlette endpoint of ``bench._bare_server`` (a plain
+    Python HTTP stack: no actor, no store), or with ``raw`` its plain ASGI form on the
+    runtime's own HTTP server (that server alone); returns once it printed its address."""
     log = data / ("raw.log" if raw else "bare.log")
     args = [sys.executable, "-m", "bench._bare_server", *(["--raw"] if raw else [])]
     proc = _spawn(cpu, args, log, cwd=ROOT)

@@ -20,12 +20,13 @@ ceiling on this machine, a bare hypercorn + starlette endpoint (``bench._bare_se
 concurrency 16, and gives ours over it for generate and the workflow.
 
 The workflow's own ceiling, on the same CPU: the same endpoint as a plain ASGI callable
-(hypercorn alone; ``raw_http_per_cpu_s_c16``, requests per second of its CPU time) and
+on the runtime's own HTTP server (that server alone; ``raw_http_per_cpu_s_c16``, requests
+per second of its CPU time) and
 durable ``three-step`` runs with no HTTP at all (``bench._runs``;
 ``runs_per_cpu_s_no_http``, runs per second of CPU time). A server that spent nothing
 beyond those two would answer ``workflow_ceiling_rps_c16 = 1 / (1/raw + 1/runs)``; the
 summary gives that over Mastra's rate (``workflow_ceiling_vs_mastra_c16``: the most any
-framework on hypercorn with these runs could reach) and ours over it
+framework on this HTTP server with these runs could reach) and ours over it
 (``workflow_vs_ceiling_c16``).
 Without npm or the npm registry the summary says ``skipped`` and why, and the exit code
 is 0.
