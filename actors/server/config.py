@@ -62,6 +62,10 @@ class ServerConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     """The SQLite store actor whose threads the memory routes serve."""
     log_buffer: Annotated[int, msgspec.Meta(ge=0)] = 1000
     """Log records kept in memory for ``/api/logs`` (the newest; 0 keeps none)."""
+    gc_threshold: Annotated[int, msgspec.Meta(ge=0)] = 50_000
+    """Allocations between two collections of Python's youngest GC generation while the
+    server serves (Python's default, 700, makes the collector's pauses a large part of the
+    slowest requests under load); 0 leaves Python's setting alone."""
     studio_dir: str = ""
     """An unpacked Mastra Studio (``dist/studio`` of the ``mastra`` npm package) to serve at
     ``/`` on the API's port; empty serves none. ``mastra studio`` fetches one and sets it."""

@@ -75,6 +75,9 @@ class Server(Actor):
         # What the runtime made to start up lives as long as it does: the collector's full
         # passes need not walk it again during a burst of requests (tail latency).
         gc.freeze()
+        if self.config.gc_threshold:
+            _, older, oldest = gc.get_threshold()
+            gc.set_threshold(self.config.gc_threshold, older, oldest)
         log.info("serving HTTP on %s", self.address)
 
     async def _serve(

@@ -196,3 +196,18 @@ async def test_objects_made_at_startup_are_frozen_out_of_collections(
             assert (await client.get("/health")).status_code == 200
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.parametrize(("option", "expected"), [(12_345, 12_345), (0, None)])
+async def test_the_server_spaces_young_collections_as_configured(
+    open_server: OpenServer, option: int, expected: int | None
+) -> None:
+    before = gc.get_threshold()
+    try:
+        async with open_server(gc_threshold=option) as (_, client):
+            assert (await client.get("/health")).status_code == 200
+            assert gc.get_threshold()[0] == (before[0] if expected is None else expected)
+            assert gc.get_threshold()[1:] == before[1:]
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
