@@ -284,6 +284,7 @@ class _Exchange:
         self.request = request
         self.head = request.method == b"HEAD"
         self.body_done = False
+        self._peeked: Any = None  # a body event read ahead
         self.status: int | None = None
         self.headers: list[tuple[bytes, bytes]] = []
         self.head_sent = False
@@ -330,28 +331,51 @@ class _Exchange:
 
     # -- receive ---------------------------------------------------------------------------
     async def receive(self) -> Message:
+        """The next piece of the request body; once it is all read, ``http.disconnect`` when
+        the client leaves or the response is over. Body pieces are read by one task at a
+        time (as an app does); waiting for the disconnect, by any number of them."""
+        if not self.body_done:
+            return await self._body()
         async with self._reading:
-            if not self.body_done:
-                return await self._body()
             await self._until_gone()
-            return {"type": "http.disconnect"}
+        return {"type": "http.disconnect"}
 
     async def _body(self) -> Message:
         if self.conn.they_are_waiting_for_100_continue and not self.head_sent:
             await self._write(
                 self.conn.send(h11.InformationalResponse(status_code=100, headers=[]))
             )
-        try:
-            event = await self.connection.next_event()
-        except h11.RemoteProtocolError:
-            event = h11.ConnectionClosed()
+        event, self._peeked = self._peeked, None
+        if event is None:
+            event = await self._event()
         if isinstance(event, h11.Data):
+            # what already arrived decides whether this piece is the last (most bodies
+            # come whole, so the app needs one call, not two)
+            following = self._buffered_event()
+            if isinstance(following, h11.EndOfMessage):
+                self.body_done = True
+                return {"type": "http.request", "body": bytes(event.data), "more_body": False}
+            self._peeked = following
             return {"type": "http.request", "body": bytes(event.data), "more_body": True}
         self.body_done = True
         if isinstance(event, h11.EndOfMessage):
             return {"type": "http.request", "body": b"", "more_body": False}
         self.gone = True
         return {"type": "http.disconnect"}
+
+    async def _event(self) -> Any:
+        try:
+            return await self.connection.next_event()
+        except h11.RemoteProtocolError:
+            return h11.ConnectionClosed()
+
+    def _buffered_event(self) -> Any:
+        """The next event if it already arrived, else None."""
+        try:
+            event = self.conn.next_event()
+        except h11.RemoteProtocolError:
+            return h11.ConnectionClosed()
+        return None if event is h11.NEED_DATA else event
 
     async def _until_gone(self) -> None:
         """Wait until the client closes the connection or the response is over. A pipelined

@@ -298,3 +298,36 @@ async def test_a_websocket_message_over_the_limit_closes_the_socket_with_1009(
         assert reason is not None and reason.code == 1009
     assert [e.get("text") for e in seen[:1]] == ["small"]
     assert seen[-1] == {"type": "websocket.disconnect", "code": 1009}
+
+
+async def test_a_body_is_received_whole_however_it_arrives() -> None:
+    pieces: list[tuple[bytes, bool]] = []
+
+    async def record(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        while True:
+            event = await receive()
+            pieces.append((event["body"], event["more_body"]))
+            if not event["more_body"]:
+                break
+        await _reply(send, b"".join(body for body, _ in pieces))
+
+    async with serving(record) as (_, port, _):
+        chunked = (
+            b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+        )
+        client = await trio.open_tcp_stream("127.0.0.1", port)
+        async with client:
+            await client.send_all(chunked)  # every chunk at once
+            with trio.fail_after(5):
+                assert (await client.receive_some(1000)).endswith(b"abcde")
+        assert pieces[-1][1] is False
+        pieces.clear()
+        late = b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\nConnection: close\r\n\r\nabc"
+        client = await trio.open_tcp_stream("127.0.0.1", port)
+        async with client:
+            await client.send_all(late)
+            await trio.sleep(0.05)
+            await client.send_all(b"def")  # the rest comes later
+            assert (await _read_all(client)).endswith(b"abcdef")
+    assert pieces == [(b"abc", True), (b"def", False)]
