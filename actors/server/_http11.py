@@ -114,17 +114,20 @@ class HttpServer:
     ) -> None:
         """Accept connections on ``listener`` until ``shutdown`` is set, then stop as the
         module docstring says. Cancelled: every connection is cancelled at once."""
-        async with trio.open_nursery() as connections:
-            async with trio.open_nursery() as accepting:
-                accepting.start_soon(self._accept, listener, connections)
-                task_status.started(_address(listener))
-                await shutdown.wait()
-                accepting.cancel_scope.cancel()
-            await listener.aclose()
-            self.stopping = True
-            for scope in list(self._idle):
-                scope.cancel()
-            connections.cancel_scope.deadline = trio.current_time() + self.grace
+        try:
+            async with trio.open_nursery() as connections:
+                async with trio.open_nursery() as accepting:
+                    accepting.start_soon(self._accept, listener, connections)
+                    task_status.started(_address(listener))
+                    await shutdown.wait()
+                    accepting.cancel_scope.cancel()
+                listener.socket.close()
+                self.stopping = True
+                for scope in list(self._idle):
+                    scope.cancel()
+                connections.cancel_scope.deadline = trio.current_time() + self.grace
+        finally:
+            listener.socket.close()  # also when cancelled: the port is free again
 
     async def _accept(self, listener: trio.SocketListener, connections: trio.Nursery) -> None:
         while True:
@@ -143,6 +146,8 @@ class HttpServer:
                 await _Connection(self, stream).run()
         except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError):
             pass  # the client went away; nothing is owed to anyone
+        except h11.RemoteProtocolError as exc:  # garbage after a request: the client's doing
+            log.debug("closed a connection that broke HTTP: %s", exc)
         except Exception:
             log.exception("a connection failed and was closed")
 
@@ -234,7 +239,8 @@ class _Connection:
             (b"connection", b"close"),
         ]
         try:
-            refusal = h11.Response(status_code=status, headers=headers, reason=_REASONS[status])
+            reason = _REASONS.get(status, b"")
+            refusal = h11.Response(status_code=status, headers=headers, reason=reason)
             out = self.conn.send(refusal)
             out += self.conn.send(h11.Data(data=body)) + self.conn.send(h11.EndOfMessage())
         except h11.LocalProtocolError:
@@ -397,7 +403,7 @@ class _Exchange:
             nursery.start_soon(watch)
             await self.done.wait()
             nursery.cancel_scope.cancel()
-        if not self.gone:
+        if not self.gone:  # the watch saw a pipelined request: the response decides
             await self.done.wait()
 
     # -- send ------------------------------------------------------------------------------
