@@ -7,8 +7,9 @@ costs here beyond the app itself.
 
 - Keep-alive as HTTP/1.1 and HTTP/1.0 say (h11 decides); a connection waiting for a request
   (or for the rest of its head) longer than ``idle_timeout`` is closed without an answer.
-- ``receive`` streams the request body; once it is read, ``receive`` waits for the client
-  to go away (``http.disconnect``), as a streamed response needs.
+- ``receive`` streams the request body (a client that stops sending it for ``idle_timeout``
+  counts as gone); once it is read, ``receive`` waits for the client to go away
+  (``http.disconnect``), as a streamed response needs.
 - A response without ``content-length`` that ends in its first body message gets one; one
   sent in pieces is chunked (HTTP/1.1) or ends with the connection (HTTP/1.0).
 - An app that fails before its response started answers 500 and the connection closes; one
@@ -370,10 +371,13 @@ class _Exchange:
         return {"type": "http.disconnect"}
 
     async def _event(self) -> Any:
-        try:
-            return await self.connection.next_event()
-        except h11.RemoteProtocolError:
-            return h11.ConnectionClosed()
+        """The next body event; a client silent for ``idle_timeout`` counts as gone."""
+        with trio.move_on_after(self.connection.server.idle_timeout):
+            try:
+                return await self.connection.next_event()
+            except h11.RemoteProtocolError:
+                return h11.ConnectionClosed()
+        return h11.ConnectionClosed()
 
     def _buffered_event(self) -> Any:
         """The next event if it already arrived, else None."""

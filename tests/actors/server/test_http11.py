@@ -331,3 +331,20 @@ async def test_a_body_is_received_whole_however_it_arrives() -> None:
             await client.send_all(b"def")  # the rest comes later
             assert (await _read_all(client)).endswith(b"abcdef")
     assert pieces == [(b"abc", True), (b"def", False)]
+
+
+async def test_a_client_that_stops_sending_its_body_counts_as_gone() -> None:
+    seen: list[str] = []
+
+    async def reader(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        seen.append((await receive())["type"])
+        seen.append((await receive())["type"])
+
+    async with serving(reader, idle_timeout=0.2) as (_, port, _):
+        client = await trio.open_tcp_stream("127.0.0.1", port)
+        async with client:
+            await client.send_all(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
+            with trio.fail_after(5):
+                while len(seen) < 2:
+                    await trio.sleep(0.01)
+    assert seen == ["http.request", "http.disconnect"]
