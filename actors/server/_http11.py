@@ -36,6 +36,7 @@ import h11
 import trio
 import wsproto
 import wsproto.events as ws
+import wsproto.utilities
 
 __all__ = ["HttpServer", "listen"]
 
@@ -200,7 +201,7 @@ class _Connection:
                     if isinstance(event, h11.ConnectionClosed):
                         return None
             except h11.RemoteProtocolError as exc:
-                await self._refuse(exc)
+                await self.refuse(exc.error_status_hint)
                 return None
             finally:
                 self.server.idle(scope, False)
@@ -229,10 +230,11 @@ class _Connection:
             return self.conn.their_state is h11.DONE
         return False
 
-    async def _refuse(self, exc: h11.RemoteProtocolError) -> None:
+    async def refuse(self, status: int) -> None:
+        """Answer a request that cannot be served with ``status`` and a short text (the
+        connection closes after it)."""
         if self.conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
             return
-        status = exc.error_status_hint
         body = b"%d %s\n" % (status, _REASONS.get(status, b"Error"))
         headers = [
             (b"content-type", b"text/plain; charset=utf-8"),
@@ -477,7 +479,11 @@ class _WebSocket:
 
     async def run(self) -> None:
         headers = [(n, v) for n, v in self.request.headers]
-        self.ws.initiate_upgrade_connection(headers, self.request.target)
+        try:
+            self.ws.initiate_upgrade_connection(headers, self.request.target)
+        except wsproto.utilities.RemoteProtocolError:  # no key, a wrong version...
+            await self.connection.refuse(400)
+            return
         trailing, _ = self.connection.conn.trailing_data
         if trailing:
             self.ws.receive_data(bytes(trailing))

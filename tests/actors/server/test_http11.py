@@ -348,3 +348,12 @@ async def test_a_client_that_stops_sending_its_body_counts_as_gone() -> None:
                 while len(seen) < 2:
                     await trio.sleep(0.01)
     assert seen == ["http.request", "http.disconnect"]
+
+
+async def test_a_websocket_handshake_without_a_key_gets_400() -> None:
+    request = (
+        b"GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Version: 13\r\n\r\n"
+    )
+    async with serving(echo) as (_, port, _):
+        assert (await _exchange(port, request)).startswith(b"HTTP/1.1 400")
