@@ -22,6 +22,7 @@ from actors.stores import SqliteStore, VectorStore
 from runtime import Actor, SupervisionConfig
 from runtime.testing import TestRuntime, open_test_runtime
 from tests.actors.llm.conftest import KEY_ENV, openai_config
+from tests.actors.server.raw_http import raw_exchange
 from tests.fakes.openai_server import FakeOpenAI, open_fake_openai
 
 ECHO = Agent(name="echo", instructions="", model="scripted", tools=[add], memory=Memory())
@@ -70,16 +71,8 @@ async def test_invalid_utf8_inside_json_strings_is_a_400_naming_the_field() -> N
 
 # -- streams end for every client --------------------------------------------------------
 async def _raw_exchange(address: str, request: bytes) -> bytes:
-    """Send ``request`` and read until the server closes the connection."""
     host, port = address.removeprefix("http://").split(":")
-    stream = await trio.open_tcp_stream(host, int(port))
-    async with stream:
-        await stream.send_all(request)
-        received = bytearray()
-        with trio.fail_after(10):  # a server that keeps the socket open fails here
-            while chunk := await stream.receive_some(65536):
-                received += chunk
-    return bytes(received)
+    return await raw_exchange(host, int(port), request)
 
 
 def _post(path: str, body: dict[str, Any], version: str, extra: str = "") -> bytes:

@@ -14,6 +14,7 @@ from trio_websocket import ConnectionClosed, open_websocket_url
 
 from actors.server import _http11
 from actors.server._http11 import HttpServer, listen
+from tests.actors.server.raw_http import raw_exchange, read_until_closed
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -50,19 +51,8 @@ async def serving(
         shutdown.set()
 
 
-async def _read_all(stream: trio.SocketStream) -> bytes:
-    data = b""
-    with trio.fail_after(5):
-        while chunk := await stream.receive_some(65536):
-            data += chunk
-    return data
-
-
 async def _exchange(port: int, request: bytes) -> bytes:
-    stream = await trio.open_tcp_stream("127.0.0.1", port)
-    async with stream:
-        await stream.send_all(request)
-        return await _read_all(stream)
+    return await raw_exchange("127.0.0.1", port, request)
 
 
 async def test_requests_on_one_connection_are_answered_in_turn_also_when_pipelined() -> None:
@@ -164,7 +154,7 @@ async def test_a_client_expecting_100_continue_gets_it_when_the_body_is_read() -
             with trio.fail_after(5):
                 assert (await client.receive_some(100)).startswith(b"HTTP/1.1 100")
             await client.send_all(b"ok")
-            assert (await _read_all(client)).endswith(b"PUT /u  ok")
+            assert (await read_until_closed(client)).endswith(b"PUT /u  ok")
 
 
 async def test_a_head_request_gets_the_headers_without_the_body() -> None:
@@ -232,7 +222,7 @@ async def test_a_stop_lets_requests_in_flight_finish_and_closes_idle_connections
         with trio.fail_after(5):
             assert await idle.receive_some(100) == b""  # closed at once
         release.set()
-        answer = await _read_all(busy)
+        answer = await read_until_closed(busy)
         assert answer.startswith(b"HTTP/1.1 200") and b"connection: close" in answer.lower()
         with pytest.raises(OSError):
             await trio.open_tcp_stream("127.0.0.1", port)
@@ -329,7 +319,7 @@ async def test_a_body_is_received_whole_however_it_arrives() -> None:
             await client.send_all(late)
             await trio.sleep(0.05)
             await client.send_all(b"def")  # the rest comes later
-            assert (await _read_all(client)).endswith(b"abcdef")
+            assert (await read_until_closed(client)).endswith(b"abcdef")
     assert pieces == [(b"abc", True), (b"def", False)]
 
 
