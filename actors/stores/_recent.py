@@ -23,16 +23,23 @@ from collections.abc import Sequence
 
 from actors.stores._sql import Failure
 from actors.stores.messages import (
+    Delete,
     Deleted,
     DeleteMessages,
     DeleteThread,
+    DeleteWorkflowRun,
     EnsureThread,
     GetMessages,
     LoadThread,
     MessageRecord,
     PruneMessages,
+    PruneWorkflowRuns,
+    Put,
     SaveMessages,
+    SaveResource,
     SaveThread,
+    SaveWorkflowRun,
+    SetWorkingMemory,
     StoreWrite,
     Transaction,
 )
@@ -46,19 +53,19 @@ def _order(record: MessageRecord) -> tuple[float, int]:
     return (record.created_at, record.seq)
 
 
-_CHANGES_CACHE: frozenset[type] = frozenset(
+_LEAVE_CACHE_ALONE: frozenset[type] = frozenset(
     {
-        Transaction,
-        SaveThread,
-        EnsureThread,
-        LoadThread,
-        DeleteThread,
-        SaveMessages,
-        DeleteMessages,
-        PruneMessages,
+        Put,
+        Delete,
+        SaveResource,
+        SetWorkingMemory,
+        SaveWorkflowRun,
+        DeleteWorkflowRun,
+        PruneWorkflowRuns,
     }
 )
-"""The writes ``_apply`` looks at (record puts, runs and resources leave the cache alone)."""
+"""Writes that change neither threads nor messages: a commit skips them without matching
+them against ``_apply``'s cases (a write not listed here always goes through ``_apply``)."""
 
 
 class _Window:
@@ -196,7 +203,7 @@ class RecentCache:
     def committed(self, ops: Sequence[StoreWrite | LoadThread], outcomes: Sequence[object]) -> None:
         """Apply a committed batch (in commit order); failed writes changed nothing."""
         for op, outcome in zip(ops, outcomes, strict=True):
-            if type(op) not in _CHANGES_CACHE or isinstance(outcome, Failure):
+            if type(op) in _LEAVE_CACHE_ALONE or isinstance(outcome, Failure):
                 continue
             if isinstance(op, Transaction):
                 assert isinstance(outcome, list)
